@@ -1,0 +1,42 @@
+/**
+ * The etcd key tree, the original's (§3 of the reference), under `/gru/<cluster>/`.
+ *
+ * @module
+ */
+
+/** Root of every cluster. */
+export const GRU_ROOT = "/gru/";
+
+/** Key builders for one cluster. */
+export function clusterKeys(cluster: string) {
+  const root = `${GRU_ROOT}${cluster}/`;
+  return {
+    root,
+    uuid: `${root}uuid`,
+    /** Shared secret for agent API calls and gossip (not in the original). */
+    token: `${root}token`,
+    config: `${root}config`,
+    policy: `${root}policy`,
+    services: `${root}services/`,
+    service: (name: string) => `${root}services/${name}`,
+    analytics: `${root}analytics/`,
+    analytic: (name: string) => `${root}analytics/${name}`,
+    nodes: `${root}nodes/`,
+    node: (name: string) => `${root}nodes/${name}/`,
+    nodeConfig: (name: string) => `${root}nodes/${name}/config`,
+    nodeConstraints: (name: string) => `${root}nodes/${name}/constraints`,
+    nodeResources: (name: string) => `${root}nodes/${name}/resources`,
+    nodeActive: (name: string) => `${root}nodes/${name}/active`,
+  };
+}
+
+/** Cluster and node names: letters, digits, `.`, `_`, `-`; 1 to 63 characters. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** Whether `name` is usable as a cluster, node or service name (it becomes an etcd key part). */
+export function isValidName(name: string): boolean {
+  return NAME_PATTERN.test(name);
+}
+
+/** The value the original writes for a config or policy that has not been uploaded yet. */
+export const EMPTY_DOCUMENT = "empty";

@@ -1,0 +1,200 @@
+/**
+ * Gru's domain types: the configuration documents kept in etcd (agent config, service
+ * descriptors, policy, analytics), node records and service instances. Plain data, no I/O.
+ *
+ * Field names are the original's (§4 of the reference), in camelCase; documents are read with
+ * case-insensitive keys, so `"Docker"`, `"docker"` and `"DOCKER"` all fill `docker`.
+ *
+ * @module
+ */
+
+/** Planner strategies known to Gru. */
+export const STRATEGY_NAMES = ["probdelta", "probcumulative", "dummy", "threshold"] as const;
+/** A planner strategy name. */
+export type StrategyName = typeof STRATEGY_NAMES[number];
+
+/** TLS material for a Docker engine reached over TCP (paths to PEM files). */
+export interface DockerTls {
+  ca: string;
+  cert: string;
+  key: string;
+  /** Verify the server certificate (default true). */
+  verify: boolean;
+}
+
+/** `/gru/<cluster>/config`: the agents' configuration. */
+export interface AgentConfig {
+  docker: {
+    /** `default`, `local:<port>`, `<host>:<port>`, `unix:///path`, `tcp://host:port`, `http(s)://…`. */
+    daemonUrl: string;
+    /** Seconds to wait for the engine on each call. */
+    daemonTimeout: number;
+    tls?: DockerTls | undefined;
+  };
+  autonomic: {
+    /** Seconds between two iterations of the MAPE loop (> 0). */
+    loopTimeInterval: number;
+    plannerStrategy: StrategyName;
+    enableLogReading: boolean;
+    /** Plan and record decisions but execute nothing. */
+    dryRun: boolean;
+    /** Seconds a new instance stays pending before it counts as running. */
+    warmup: number;
+    /** Seconds of history that CPU and memory averages cover. */
+    window: number;
+  };
+  communication: {
+    /** Seconds between two gossip rounds (> 0). */
+    loopTimeInterval: number;
+    /** Peers contacted per round (>= 1). */
+    maxFriends: number;
+  };
+  storage: { storageService: "internal" };
+  metric: {
+    /** `influxdb` or `none`. */
+    metricService: string;
+    /** For influxdb: `Url`, `DbName`, `Username`, `Password` (1.x) or `Token`, `Org`, `Bucket` (2.x). */
+    configuration: Record<string, string>;
+  };
+  discovery: {
+    /** etcd prefix for service-instance keys, e.g. `app/myapp/services`. */
+    appRoot: string;
+    /** Seconds an instance key lives without refresh (>= 1). */
+    ttl: number;
+  };
+}
+
+/** Docker settings of a service (`configuration` in a descriptor). */
+export interface DockerConfiguration {
+  /** `NAME=value`; an empty value is taken from the agent's environment. */
+  env: Record<string, string>;
+  volumes: Record<string, Record<string, never>>;
+  entrypoint: string[];
+  /** Memory limit such as `512m` or `1g`; empty means none. */
+  memory: string;
+  /** Cores to pin (0 means the instance needs no dedicated core). */
+  cpuNumber: number;
+  cpuShares: number;
+  /** Fixed cpuset such as `0,1`; empty means pick free cores. */
+  cpusetCpus: string;
+  links: string[];
+  /** Guest port → host port range (`"50000-50004"` or `"50000"`). */
+  ports: Record<string, string>;
+  cmd: string[];
+  /** Seconds Docker waits after SIGTERM before SIGKILL. */
+  stopTimeout: number;
+}
+
+/** `/gru/<cluster>/services/<name>`: a service descriptor. */
+export interface ServiceDescriptor {
+  name: string;
+  type: string;
+  image: string;
+  remote: string;
+  /** Guest port whose host binding is published in service discovery. */
+  discoveryPort: string;
+  analytics: string[];
+  constraints: Record<string, number>;
+  /** Fewest instances per node that hold it as a base service or cluster-wide floor (default 0). */
+  minInstances: number;
+  /** Most instances cluster-wide (0 = unlimited). */
+  maxInstances: number;
+  configuration: DockerConfiguration;
+}
+
+/** One policy's settings. */
+export interface PolicyRule {
+  enable: boolean;
+  /** In (0, 1). */
+  threshold: number;
+  /** Base metric names (`cpu_avg`, `memory_avg`). */
+  metrics: string[];
+  /** Analytic names. */
+  analytics: string[];
+}
+
+/** `/gru/<cluster>/policy`. */
+export interface PolicyConfig {
+  scalein: PolicyRule;
+  scaleout: PolicyRule;
+  swap: PolicyRule;
+}
+
+/** `/gru/<cluster>/analytics/<name>`: an expression over a service's metrics and constraints. */
+export interface Analytic {
+  name: string;
+  expr: string;
+  metrics: string[];
+  constraints: string[];
+}
+
+/** Every configuration document of a cluster. Absent parts are left unchanged by an import. */
+export interface ClusterDocs {
+  config?: AgentConfig | undefined;
+  policy?: PolicyConfig | undefined;
+  services?: ServiceDescriptor[] | undefined;
+  analytics?: Analytic[] | undefined;
+}
+
+/** `…/nodes/<node>/config`. */
+export interface NodeConfig {
+  uuid: string;
+  name: string;
+  /** `http://<ip>:<port>` of the agent API. */
+  address: string;
+  cluster: string;
+  remote: string;
+}
+
+/** `…/nodes/<node>/constraints`. */
+export interface NodeConstraints {
+  cpuMin: number;
+  cpuMax: number;
+  baseServices: string[];
+}
+
+/** `…/nodes/<node>/resources`. */
+export interface NodeResources {
+  totalCpus: number;
+  /** Bytes. */
+  totalMemory: number;
+}
+
+/** Everything etcd holds about one node. */
+export interface NodeRecord {
+  config: NodeConfig;
+  constraints: NodeConstraints;
+  resources: NodeResources;
+  active: boolean;
+}
+
+/** Life-cycle status of a service instance (a container). */
+export type InstanceStatus = "pending" | "running" | "stopped" | "paused";
+
+/** Labels every managed container carries. */
+export const LABEL_CLUSTER = "gru.cluster";
+export const LABEL_NODE = "gru.node";
+export const LABEL_SERVICE = "gru.service";
+/** Label that names the test run that made a container (tests only). */
+export const LABEL_TEST_RUN = "gru.test-run";
+
+/** A host port bound to a guest port. */
+export interface PortBinding {
+  guest: string;
+  host: number;
+}
+
+/** One container of a service on this node. */
+export interface Instance {
+  id: string;
+  name: string;
+  service: string;
+  status: InstanceStatus;
+  /** Cores the container is pinned to. */
+  cpus: number[];
+  /** Memory limit in bytes (0 = none). */
+  memory: number;
+  ports: PortBinding[];
+  /** Milliseconds since the epoch when it started (or was created). */
+  startedAt: number;
+}
