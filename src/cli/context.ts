@@ -28,6 +28,33 @@ export interface StoreOptions {
   store?: string | undefined;
 }
 
+/** A node's identity, saved by `gru join` and read by `gru agent`. */
+export interface NodeIdentity {
+  cluster: string;
+  name: string;
+  uuid: string;
+  /** IP advertised to peers. */
+  address: string;
+  port: number;
+  /** etcd endpoints used at join time (comma-separated), if any. */
+  etcd?: string | undefined;
+}
+
+/** How to run an agent process. */
+export interface AgentRunOptions {
+  identity: NodeIdentity;
+  store: StoreOptions;
+  /** Interface to listen on. @default "0.0.0.0" */
+  listen: string;
+  /** Docker URL overriding the cluster config (flag or DOCKER_HOST). */
+  docker?: string | undefined;
+  /** Node lease TTL in seconds. */
+  ttl: number;
+  dryRun: boolean;
+  /** Extra labels on every container this agent creates. */
+  labels: Record<string, string>;
+}
+
 /** Dependencies injected into the command tree by the composition root. */
 export interface CliDeps {
   output: Output;
@@ -35,7 +62,20 @@ export interface CliDeps {
   openStore(options: StoreOptions): Promise<ClusterStore>;
   /** Environment lookup. */
   env(name: string): string | undefined;
+  /** Sets the log level (called before every command). */
+  configureLogging(level: string): Promise<void>;
+  /** Runs an agent until SIGINT/SIGTERM; resolves with the exit code. */
+  runAgent(options: AgentRunOptions): Promise<number>;
+  /** Reads the identity file, `undefined` if there is none. */
+  readIdentity(path: string): Promise<NodeIdentity | undefined>;
+  /** Writes the identity file (creating its directory). */
+  writeIdentity(path: string, identity: NodeIdentity): Promise<void>;
+  /** The first non-loopback IPv4 address of this host. */
+  detectHostIp(): string | undefined;
 }
+
+/** Default identity file of `gru join` / `gru agent` (env `GRU_STATE`). */
+export const DEFAULT_STATE_FILE = "/var/lib/gru/node.json";
 
 /** Exit codes: 1 runtime failure, 2 usage or validation error. */
 export class ExitError extends Error {

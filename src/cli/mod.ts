@@ -45,6 +45,9 @@ export function buildCli(deps: CliDeps) {
       writeOut: (s) => deps.output.out(s.replace(/\n$/, "")),
       writeErr: (s) => deps.output.err(s.replace(/\n$/, "")),
     });
+  program.hook("preAction", async () => {
+    await deps.configureLogging(program.opts().logLevel);
+  });
   program.addCommand(createCommand(deps));
   program.addCommand(joinCommand(deps));
   program.addCommand(agentCommand(deps));

@@ -98,6 +98,17 @@ export class EtcdKvStore implements KvStore {
     return new EtcdKvStore(client, endpoints);
   }
 
+  #fail(err: unknown, what: string): GruError {
+    const e = unavailable(err, what);
+    if (e instanceof UnavailableError) {
+      return new UnavailableError(
+        `Cannot reach etcd at ${this.#endpoints.join(",")}: ${what} failed: ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
+    return e;
+  }
+
   /** The endpoints in use. */
   get endpoints(): string[] {
     return [...this.#endpoints];
@@ -107,7 +118,7 @@ export class EtcdKvStore implements KvStore {
     try {
       return (await this.#client.get(key).string()) ?? undefined;
     } catch (err) {
-      throw unavailable(err, `get ${key}`);
+      throw this.#fail(err, `get ${key}`);
     }
   }
 
@@ -116,7 +127,7 @@ export class EtcdKvStore implements KvStore {
       const all = await this.#client.getAll().prefix(prefix).sort("Key", "Ascend").strings();
       return Object.entries(all).map(([key, value]) => ({ key, value }));
     } catch (err) {
-      throw unavailable(err, `get prefix ${prefix}`);
+      throw this.#fail(err, `get prefix ${prefix}`);
     }
   }
 
@@ -126,7 +137,7 @@ export class EtcdKvStore implements KvStore {
       if (options?.lease !== undefined) b.lease(options.lease);
       await b.exec();
     } catch (err) {
-      throw unavailable(err, `put ${key}`);
+      throw this.#fail(err, `put ${key}`);
     }
   }
 
@@ -135,7 +146,7 @@ export class EtcdKvStore implements KvStore {
       const res = await this.#client.delete().key(key).exec();
       return Number(res.deleted) > 0;
     } catch (err) {
-      throw unavailable(err, `delete ${key}`);
+      throw this.#fail(err, `delete ${key}`);
     }
   }
 
@@ -144,7 +155,7 @@ export class EtcdKvStore implements KvStore {
       const res = await this.#client.delete().prefix(prefix).exec();
       return Number(res.deleted);
     } catch (err) {
-      throw unavailable(err, `delete prefix ${prefix}`);
+      throw this.#fail(err, `delete prefix ${prefix}`);
     }
   }
 
@@ -183,7 +194,7 @@ export class EtcdKvStore implements KvStore {
       const res = await cmp!.then(...builders).commit();
       return res.succeeded;
     } catch (err) {
-      throw unavailable(err, "transaction");
+      throw this.#fail(err, "transaction");
     }
   }
 
@@ -201,7 +212,7 @@ export class EtcdKvStore implements KvStore {
       id = await lease.grant();
     } catch (err) {
       lease.release();
-      throw unavailable(err, "lease grant");
+      throw this.#fail(err, "lease grant");
     }
     return {
       id,
@@ -214,7 +225,7 @@ export class EtcdKvStore implements KvStore {
         try {
           await lease.revoke();
         } catch (err) {
-          throw unavailable(err, "lease revoke");
+          throw this.#fail(err, "lease revoke");
         }
       },
       release: () => lease.release(),
@@ -232,7 +243,7 @@ export class EtcdKvStore implements KvStore {
       watcher.on("error", () => {/* the client reconnects by itself */});
       return { close: () => watcher.cancel() };
     } catch (err) {
-      throw unavailable(err, `watch ${prefix}`);
+      throw this.#fail(err, `watch ${prefix}`);
     }
   }
 

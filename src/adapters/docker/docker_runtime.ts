@@ -1,0 +1,220 @@
+/**
+ * `ContainerRuntime` over a real Docker engine with dockerode (unix socket or TCP, TLS
+ * optional). Engine errors become `UnavailableError` (cannot reach / timeout) or
+ * `NotFoundError` (404); nothing here retries: callers decide.
+ *
+ * @module
+ */
+
+import Docker from "dockerode";
+import type {
+  ContainerDetails,
+  ContainerRuntime,
+  ContainerSpec,
+  ContainerSummary,
+  EngineInfo,
+} from "../../ports/container_runtime.ts";
+import {
+  ConflictError,
+  errorMessage,
+  GruError,
+  NotFoundError,
+  UnavailableError,
+} from "../../domain/errors.ts";
+import type { DockerEndpoint } from "./docker_url.ts";
+
+/** Options of `DockerRuntime`. */
+export interface DockerRuntimeOptions {
+  endpoint: DockerEndpoint;
+  /** Per-request timeout in ms. @default 10000 */
+  timeoutMs?: number;
+  /** PEM contents for TLS. */
+  tls?: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined };
+}
+
+interface DockerError extends Error {
+  statusCode?: number;
+  json?: { message?: string };
+  code?: string;
+}
+
+function wrap(err: unknown, what: string): GruError {
+  const e = err as DockerError;
+  const detail = e?.json?.message ?? errorMessage(err);
+  if (e?.statusCode === 404) return new NotFoundError(`Docker ${what}: ${detail}`, { cause: err });
+  if (e?.statusCode === 409) return new ConflictError(`Docker ${what}: ${detail}`, { cause: err });
+  if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    return new GruError(`Docker ${what}: ${detail}`, { cause: err });
+  }
+  return new UnavailableError(`Docker ${what} failed: ${detail}`, { cause: err });
+}
+
+function hostPortsOf(ports: Docker.Port[] | undefined): number[] {
+  return [...new Set((ports ?? []).flatMap((p) => p.PublicPort ? [p.PublicPort] : []))];
+}
+
+/** The Docker adapter. */
+export class DockerRuntime implements ContainerRuntime {
+  readonly docker: Docker;
+
+  constructor(options: DockerRuntimeOptions) {
+    const ep = options.endpoint;
+    const timeout = options.timeoutMs ?? 10_000;
+    this.docker = ep.kind === "socket"
+      ? new Docker({ socketPath: ep.socketPath, timeout })
+      : new Docker({
+        host: ep.host,
+        port: ep.port,
+        protocol: ep.protocol,
+        timeout,
+        ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
+        ...(options.tls?.cert ? { cert: options.tls.cert } : {}),
+        ...(options.tls?.key ? { key: options.tls.key } : {}),
+      });
+  }
+
+  async info(): Promise<EngineInfo> {
+    try {
+      const i = await this.docker.info();
+      return { ncpu: i.NCPU, memTotal: i.MemTotal, serverVersion: i.ServerVersion };
+    } catch (err) {
+      throw wrap(err, "info");
+    }
+  }
+
+  async list(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    return await this.#list({ label });
+  }
+
+  async listAll(): Promise<ContainerSummary[]> {
+    return await this.#list({});
+  }
+
+  async #list(filters: Record<string, string[]>): Promise<ContainerSummary[]> {
+    try {
+      const cs = await this.docker.listContainers({ all: true, filters: JSON.stringify(filters) });
+      return cs.map((c) => ({
+        id: c.Id,
+        name: (c.Names?.[0] ?? "").replace(/^\//, ""),
+        image: c.Image,
+        labels: c.Labels ?? {},
+        state: c.State,
+        created: c.Created,
+        hostPorts: hostPortsOf(c.Ports),
+      }));
+    } catch (err) {
+      throw wrap(err, "list containers");
+    }
+  }
+
+  async inspect(id: string): Promise<ContainerDetails> {
+    try {
+      const c = await this.docker.getContainer(id).inspect();
+      const bindings: Record<string, number[]> = {};
+      for (const [guest, hosts] of Object.entries(c.HostConfig.PortBindings ?? {})) {
+        bindings[guest] = ((hosts ?? []) as { HostPort?: string }[])
+          .map((h) => Number(h.HostPort)).filter((n) => n > 0);
+      }
+      const started = Date.parse(c.State.StartedAt);
+      return {
+        id: c.Id,
+        name: c.Name.replace(/^\//, ""),
+        image: c.Config.Image,
+        labels: c.Config.Labels ?? {},
+        state: c.State.Status,
+        created: Math.floor(Date.parse(c.Created) / 1000),
+        hostPorts: Object.values(bindings).flat(),
+        cpusetCpus: c.HostConfig.CpusetCpus ?? "",
+        memory: c.HostConfig.Memory ?? 0,
+        portBindings: bindings,
+        startedAt: Number.isFinite(started) && started > 0 ? started : 0,
+        pid: c.State.Pid ?? 0,
+      };
+    } catch (err) {
+      throw wrap(err, `inspect ${id.slice(0, 12)}`);
+    }
+  }
+
+  async create(spec: ContainerSpec): Promise<string> {
+    const exposed: Record<string, Record<string, never>> = {};
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    for (const [guest, host] of Object.entries(spec.portBindings)) {
+      const key = guest.includes("/") ? guest : `${guest}/tcp`;
+      exposed[key] = {};
+      bindings[key] = [{ HostIp: "", HostPort: String(host) }];
+    }
+    try {
+      const c = await this.docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        ...(spec.cmd?.length ? { Cmd: spec.cmd } : {}),
+        ...(spec.entrypoint?.length ? { Entrypoint: spec.entrypoint } : {}),
+        Env: spec.env,
+        Labels: spec.labels,
+        ExposedPorts: exposed,
+        ...(spec.volumes && Object.keys(spec.volumes).length ? { Volumes: spec.volumes } : {}),
+        ...(spec.stopTimeout !== undefined ? { StopTimeout: spec.stopTimeout } : {}),
+        HostConfig: {
+          CpusetCpus: spec.cpusetCpus,
+          ...(spec.cpuShares ? { CpuShares: spec.cpuShares } : {}),
+          Memory: spec.memory,
+          PortBindings: bindings,
+          ...(spec.links?.length ? { Links: spec.links } : {}),
+        },
+      });
+      return c.id;
+    } catch (err) {
+      throw wrap(err, `create ${spec.name}`);
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (err) {
+      if ((err as DockerError).statusCode === 304) return; // already started
+      throw wrap(err, `start ${id.slice(0, 12)}`);
+    }
+  }
+
+  async stop(id: string, timeoutSeconds: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: timeoutSeconds });
+    } catch (err) {
+      if ((err as DockerError).statusCode === 304) return; // already stopped
+      throw wrap(err, `stop ${id.slice(0, 12)}`);
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true });
+    } catch (err) {
+      if ((err as DockerError).statusCode === 404) return;
+      throw wrap(err, `remove ${id.slice(0, 12)}`);
+    }
+  }
+
+  async unpause(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).unpause();
+    } catch (err) {
+      throw wrap(err, `unpause ${id.slice(0, 12)}`);
+    }
+  }
+
+  async hasImage(image: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return true;
+    } catch (err) {
+      if ((err as DockerError).statusCode === 404) return false;
+      throw wrap(err, `inspect image ${image}`);
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

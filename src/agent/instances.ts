@@ -1,0 +1,220 @@
+/**
+ * The instances of this node: lists them from the engine by label (never by image string,
+ * §16 #27), adopts existing containers' resources at start-up, and starts and stops instances
+ * through the resource ledger, one action at a time.
+ *
+ * @module
+ */
+
+import type { ContainerRuntime, ContainerSummary } from "../ports/container_runtime.ts";
+import {
+  type Instance,
+  type InstanceStatus,
+  LABEL_CLUSTER,
+  LABEL_NODE,
+  LABEL_SERVICE,
+  type ServiceDescriptor,
+} from "../domain/model.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../domain/errors.ts";
+import type { Clock } from "../domain/clock.ts";
+import { newUuidHex } from "../domain/random.ts";
+import { parseCpuset, ResourceLedger } from "./resources.ts";
+import { buildContainerSpec, type SpecContext } from "./container_spec.ts";
+
+/** Options of `InstanceManager`. */
+export interface InstanceManagerOptions {
+  runtime: ContainerRuntime;
+  clock: Clock;
+  cluster: string;
+  node: string;
+  spec: Omit<SpecContext, "suffix" | "cluster" | "node">;
+}
+
+function statusOf(state: string): InstanceStatus {
+  if (state === "running" || state === "restarting") return "running";
+  if (state === "paused") return "paused";
+  return "stopped";
+}
+
+/** Starts, stops and lists this node's instances. */
+export class InstanceManager {
+  readonly ledger = new ResourceLedger({ cpus: 0, memory: 0 });
+  #o: InstanceManagerOptions;
+  #known = new Map<string, Instance>();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: InstanceManagerOptions) {
+    this.#o = options;
+  }
+
+  get #labels(): Record<string, string> {
+    return { [LABEL_CLUSTER]: this.#o.cluster, [LABEL_NODE]: this.#o.node };
+  }
+
+  /** Runs `fn` after every earlier action: one action at a time on this node. */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(fn);
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  /** Reads the engine's totals and adopts every managed container of this node. */
+  async init(): Promise<void> {
+    const info = await this.#o.runtime.info();
+    this.ledger.setTotals({ cpus: info.ncpu, memory: info.memTotal });
+    await this.refresh();
+  }
+
+  /**
+   * Lists this node's containers, adopting new ones (their cores, memory and ports go into
+   * the ledger) and forgetting removed ones.
+   */
+  async refresh(): Promise<Instance[]> {
+    const listed = await this.#o.runtime.list(this.#labels);
+    const seen = new Set<string>();
+    for (const c of listed) {
+      seen.add(c.id);
+      const known = this.#known.get(c.id);
+      if (known) {
+        known.status = statusOf(c.state);
+        continue;
+      }
+      await this.#adopt(c);
+    }
+    for (const id of [...this.#known.keys()]) {
+      if (!seen.has(id)) {
+        this.#known.delete(id);
+        this.ledger.release(id);
+      }
+    }
+    return this.list();
+  }
+
+  async #adopt(c: ContainerSummary): Promise<void> {
+    let d;
+    try {
+      d = await this.#o.runtime.inspect(c.id);
+    } catch (err) {
+      if (err instanceof NotFoundError) return; // removed meanwhile
+      throw err;
+    }
+    let cpus: number[] = [];
+    try {
+      cpus = parseCpuset(d.cpusetCpus);
+    } catch {
+      cpus = [];
+    }
+    const ports: Record<string, number> = {};
+    for (const [guest, hosts] of Object.entries(d.portBindings)) {
+      if (hosts[0] !== undefined) ports[guest.replace(/\/tcp$/, "")] = hosts[0];
+    }
+    const service = d.labels[LABEL_SERVICE] ?? "";
+    this.ledger.adopt({ key: d.id, service, cpus, memory: d.memory, ports });
+    this.#known.set(d.id, {
+      id: d.id,
+      name: d.name,
+      service,
+      status: statusOf(d.state),
+      cpus,
+      memory: d.memory,
+      ports: Object.entries(ports).map(([guest, host]) => ({ guest, host })),
+      startedAt: d.startedAt || d.created * 1000,
+    });
+  }
+
+  /** The instances known from the last refresh, oldest first. */
+  list(service?: string): Instance[] {
+    return [...this.#known.values()]
+      .filter((i) => service === undefined || i.service === service)
+      .sort((a, b) => a.startedAt - b.startedAt || a.id.localeCompare(b.id))
+      .map((i) => ({ ...i, cpus: [...i.cpus], ports: i.ports.map((p) => ({ ...p })) }));
+  }
+
+  /**
+   * Starts one new instance of `service`: reserve, create, start. On any failure the
+   * reservation is released and a created container removed, so nothing leaks.
+   */
+  start(service: ServiceDescriptor): Promise<Instance> {
+    return this.serial(async () => {
+      const rt = this.#o.runtime;
+      if (!(await rt.hasImage(service.image))) {
+        throw new ValidationError(
+          `Cannot start ${service.name}: image "${service.image}" is not on this node's engine`,
+        );
+      }
+      await this.refresh();
+      this.ledger.setForeignPorts((await rt.listAll()).flatMap((c) => c.hostPorts));
+      const suffix = newUuidHex();
+      const provisional = `pending-${suffix}`;
+      const r = this.ledger.reserve(service, provisional);
+      let id: string | undefined;
+      try {
+        const spec = buildContainerSpec(service, r, {
+          ...this.#o.spec,
+          cluster: this.#o.cluster,
+          node: this.#o.node,
+          suffix,
+        });
+        id = await rt.create(spec);
+        this.ledger.rekey(provisional, id);
+        await rt.start(id);
+        const inst: Instance = {
+          id,
+          name: spec.name,
+          service: service.name,
+          status: "running",
+          cpus: r.cpus,
+          memory: r.memory,
+          ports: Object.entries(r.ports).map(([guest, host]) => ({ guest, host })),
+          startedAt: this.#o.clock.now(),
+        };
+        this.#known.set(id, inst);
+        return { ...inst };
+      } catch (err) {
+        this.ledger.release(provisional);
+        if (id) {
+          this.ledger.release(id);
+          await rt.remove(id).catch(() => {});
+        }
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Stops and removes one instance of `service`: the given `id`, else the newest running one.
+   * Its resources are released once it is gone.
+   */
+  stop(service: ServiceDescriptor, options: { id?: string | undefined } = {}): Promise<Instance> {
+    return this.serial(async () => {
+      await this.refresh();
+      const mine = this.list(service.name);
+      let target: Instance | undefined;
+      if (options.id) {
+        target = mine.find((i) => i.id === options.id || i.id.startsWith(options.id!));
+        if (!target) {
+          throw new NotFoundError(
+            `No instance "${options.id}" of service ${service.name} on node ${this.#o.node}`,
+          );
+        }
+      } else {
+        const running = mine.filter((i) => i.status !== "stopped");
+        target = running.at(-1) ?? mine.at(-1);
+        if (!target) {
+          throw new NotFoundError(`No instance of service ${service.name} on node ${this.#o.node}`);
+        }
+      }
+      await this.#o.runtime.stop(target.id, service.configuration.stopTimeout);
+      await this.#o.runtime.remove(target.id);
+      this.#known.delete(target.id);
+      this.ledger.release(target.id);
+      return { ...target, status: "stopped" };
+    });
+  }
+
+  /** Throws `ConflictError` unless the node could host one more instance. */
+  assertCanHost(service: ServiceDescriptor): void {
+    const r = this.ledger.canHost(service);
+    if (!r.ok) throw new ConflictError(r.reason);
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The agent HTTP API (hono). Routes are under `/gru/v1`; every error is JSON with a proper
+ * status; bodies are limited to 1 MiB and requests time out. Mutating routes require the
+ * cluster token as `Authorization: Bearer <token>` (or `x-gru-token`) when the cluster has one.
+ *
+ * | Method | Path                                   | What                                  |
+ * |--------|----------------------------------------|---------------------------------------|
+ * | GET    | /gru/v1/health                         | agent and dependency health (503 when degraded) |
+ * | GET    | /gru/v1/node                           | node record and its instances         |
+ * | GET    | /gru/v1/services                       | services in force with this node's instances |
+ * | GET    | /gru/v1/services/{name}                | one service                           |
+ * | POST   | /gru/v1/services/{name}/instances      | start one instance (token)            |
+ * | DELETE | /gru/v1/services/{name}/instances      | stop the newest instance (token)      |
+ * | DELETE | /gru/v1/services/{name}/instances/{id} | stop that instance (token)            |
+ * | GET    | /gru/v1/config                         | agent config, policy, analytics in force |
+ * | POST   | /gru/v1/commands                       | §12.1 command `{Name, Target, Object}` (token) |
+ * | GET    | /gru/v1/policies, /gru/v1/actions      | the original's static lists           |
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import type { Context, Next } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { timeout } from "hono/timeout";
+import { UnauthorizedError, ValidationError } from "../domain/errors.ts";
+import type { Agent } from "../agent/agent.ts";
+import { errorResponse } from "./errors.ts";
+import { type AgentCommand, API_PREFIX, TOKEN_HEADER } from "./protocol.ts";
+
+/** What the API needs of the agent. */
+export type AgentHandle = Pick<
+  Agent,
+  | "identity"
+  | "health"
+  | "record"
+  | "servicesView"
+  | "command"
+  | "config"
+  | "policy"
+  | "analytics"
+  | "instances"
+>;
+
+/** Options of `createApi`. */
+export interface ApiOptions {
+  /** The cluster token, read per request (it may be loaded after start-up). */
+  token: () => string | undefined;
+  /** @default 1 MiB */
+  maxBodyBytes?: number;
+  /** @default 60000 */
+  timeoutMs?: number;
+}
+
+function timingSafeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/** Reads a JSON body, turning bad JSON into a `ValidationError`. */
+async function jsonBody(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(`Request body is not JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Reads a §12.1 command with keys in any letter case. */
+export function toCommand(body: unknown): AgentCommand {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new ValidationError(
+      `Expected a command object {"Name", "Target", "Object"}, found ${JSON.stringify(body)}`,
+    );
+  }
+  const lower = new Map(Object.entries(body).map(([k, v]) => [k.toLowerCase(), v]));
+  const name = lower.get("name");
+  const target = lower.get("target");
+  if (typeof name !== "string" || typeof target !== "string") {
+    throw new ValidationError(
+      `Expected string "Name" and "Target" in the command, found ${JSON.stringify(body)}`,
+    );
+  }
+  return { name, target, object: lower.get("object") };
+}
+
+/** Builds the API app around an agent. */
+export function createApi(agent: AgentHandle, options: ApiOptions): Hono {
+  const app = new Hono();
+  const api = new Hono();
+
+  const requireToken = async (c: Context, next: Next) => {
+    const token = options.token();
+    if (token) {
+      const auth = c.req.header("authorization") ?? "";
+      const given = auth.toLowerCase().startsWith("bearer ")
+        ? auth.slice(7).trim()
+        : c.req.header(TOKEN_HEADER) ?? "";
+      if (!given || !timingSafeEqual(given, token)) {
+        throw new UnauthorizedError("Missing or wrong cluster token: send Authorization: Bearer <token>");
+      }
+    }
+    await next();
+  };
+
+  api.use(
+    "*",
+    bodyLimit({
+      maxSize: options.maxBodyBytes ?? 1024 * 1024,
+      onError: (c) =>
+        c.json({ error: { code: "too_large", message: "Request body is over the limit" } }, 413),
+    }),
+  );
+  api.use("*", timeout(options.timeoutMs ?? 60_000));
+
+  api.get("/health", (c) => {
+    const h = agent.health();
+    return c.json(h, h.status === "ok" ? 200 : 503);
+  });
+
+  api.get("/node", async (c) => {
+    const instances = await agent.instances.refresh().catch(() => agent.instances.list());
+    return c.json({ ...agent.record(), instances });
+  });
+
+  api.get("/services", async (c) => c.json(await agent.servicesView()));
+
+  api.get("/services/:name", async (c) => {
+    const name = c.req.param("name");
+    const s = (await agent.servicesView()).find((x) => x.name === name);
+    if (!s) return c.json({ error: { code: "not_found", message: `Unknown service "${name}"` } }, 404);
+    return c.json(s);
+  });
+
+  api.post("/services/:name/instances", requireToken, async (c) => {
+    const r = await agent.command({ name: "start", target: "service", object: c.req.param("name") });
+    return c.json(r, 201);
+  });
+
+  api.delete("/services/:name/instances", requireToken, async (c) =>
+    c.json(await agent.command({ name: "stop", target: "service", object: c.req.param("name") })));
+
+  api.delete("/services/:name/instances/:id", requireToken, async (c) =>
+    c.json(
+      await agent.command({
+        name: "stop",
+        target: "service",
+        object: { service: c.req.param("name"), id: c.req.param("id") },
+      }),
+    ));
+
+  api.get("/config", (c) =>
+    c.json({
+      config: agent.config,
+      policy: agent.policy,
+      analytics: [...agent.analytics.values()],
+    }));
+
+  api.post("/commands", requireToken, async (c) => {
+    const cmd = toCommand(await jsonBody(c));
+    return c.json(await agent.command(cmd));
+  });
+
+  api.get("/policies", (c) =>
+    c.json([
+      { name: "scaleout", actions: ["start"] },
+      { name: "scalein", actions: ["stop", "remove"] },
+      { name: "swap", actions: ["stop", "remove", "start"] },
+    ]));
+  api.get("/actions", (c) => c.json([0, 1, 2, 3]));
+
+  app.route(API_PREFIX, api);
+  app.notFound((c) =>
+    c.json({
+      error: { code: "not_found", message: `No route ${c.req.method} ${c.req.path}` },
+    }, 404)
+  );
+  app.onError((err, c) => errorResponse(err, c));
+  return app;
+}

@@ -1,0 +1,128 @@
+/**
+ * Runs one agent process: wires the store, the Docker engine, the agent and its HTTP API, and
+ * shuts down gracefully on SIGINT/SIGTERM (lease revoked, containers left running).
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { AgentRunOptions } from "../cli/context.ts";
+import { openStore } from "./store.ts";
+import { Agent } from "../agent/agent.ts";
+import { createApi } from "../api/app.ts";
+import { DockerRuntime } from "../adapters/docker/docker_runtime.ts";
+import { resolveDockerUrl } from "../adapters/docker/docker_url.ts";
+import { systemClock } from "../domain/clock.ts";
+import { errorMessage, NotFoundError, UnavailableError } from "../domain/errors.ts";
+import type { AgentConfig } from "../domain/model.ts";
+import { defaultAgentConfig } from "../config/documents.ts";
+import type { ClusterStore } from "../cluster/cluster_store.ts";
+
+const log = getLogger(["gru", "agent", "process"]);
+
+async function readPem(path: string | undefined): Promise<string | undefined> {
+  return path ? await Deno.readTextFile(path) : undefined;
+}
+
+/** Waits for the cluster (and its config) while etcd is away; a missing cluster is fatal. */
+async function awaitCluster(
+  store: ClusterStore,
+  cluster: string,
+  signal: AbortSignal,
+): Promise<AgentConfig> {
+  let backoff = 250;
+  while (true) {
+    try {
+      await store.requireCluster(cluster);
+      return await store.getConfig(cluster).catch((err) => {
+        log.error("Cluster config is invalid, using defaults until fixed: {error}", {
+          error: errorMessage(err),
+        });
+        return defaultAgentConfig();
+      });
+    } catch (err) {
+      if (err instanceof NotFoundError) throw err;
+      if (!(err instanceof UnavailableError)) throw err;
+      log.warn("etcd unavailable ({error}); retrying in {ms} ms", {
+        error: errorMessage(err),
+        ms: backoff,
+      });
+      await systemClock.sleep(backoff, signal);
+      backoff = Math.min(backoff * 2, 5000);
+    }
+  }
+}
+
+/** Runs the agent until a signal; resolves with the exit code. */
+export async function runAgent(options: AgentRunOptions): Promise<number> {
+  const id = options.identity;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort(new Error("signal"));
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const store = await openStore(options.store);
+  try {
+    const config = await awaitCluster(store, id.cluster, stop.signal);
+    const url = options.docker ?? config.docker.daemonUrl;
+    const tls = config.docker.tls;
+    const runtime = new DockerRuntime({
+      endpoint: resolveDockerUrl(url, { nodeIp: id.address, tls: tls !== undefined }),
+      timeoutMs: Math.max(1, config.docker.daemonTimeout) * 1000,
+      tls: tls
+        ? { ca: await readPem(tls.ca), cert: await readPem(tls.cert), key: await readPem(tls.key) }
+        : undefined,
+    });
+    const agent = new Agent({
+      identity: {
+        cluster: id.cluster,
+        name: id.name,
+        uuid: id.uuid,
+        address: `http://${id.address}:${id.port}`,
+        hostIp: id.address,
+      },
+      store,
+      runtime,
+      clock: systemClock,
+      ttl: options.ttl,
+      dryRun: options.dryRun,
+      etcdAddr: options.store.etcd ?? "http://127.0.0.1:2379",
+      env: (n) => Deno.env.get(n),
+      labels: options.labels,
+    });
+    let token = await store.token(id.cluster).catch(() => undefined);
+    const app = createApi(agent, { token: () => token });
+    const server = Deno.serve({
+      hostname: options.listen,
+      port: id.port,
+      onListen: ({ hostname, port }) =>
+        log.info("Agent {node} of cluster {cluster} listening on {hostname}:{port}", {
+          node: id.name,
+          cluster: id.cluster,
+          hostname,
+          port,
+        }),
+    }, app.fetch);
+    await agent.start();
+    const refreshToken = setInterval(async () => {
+      token = await store.token(id.cluster).catch(() => token) ?? token;
+    }, 10_000);
+    await new Promise<void>((resolve) => {
+      if (stop.signal.aborted) resolve();
+      stop.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    log.info("Shutting down: revoking the node lease, leaving containers running");
+    clearInterval(refreshToken);
+    await server.shutdown();
+    await agent.stop();
+    await runtime.close();
+    return 0;
+  } catch (err) {
+    if (stop.signal.aborted) return 0;
+    log.fatal("Agent failed: {error}", { error: errorMessage(err) });
+    throw err;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    await store.kv.close();
+  }
+}

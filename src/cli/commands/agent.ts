@@ -1,0 +1,134 @@
+/**
+ * `gru agent`: the long-running daemon. Reads the identity saved by `gru join` (flags override
+ * it), keeps the node lease alive, serves the API, and on SIGINT/SIGTERM revokes its lease and
+ * leaves its containers running.
+ *
+ * @module
+ */
+
+import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
+import {
+  type AgentRunOptions,
+  type CliDeps,
+  DEFAULT_STATE_FILE,
+  ExitError,
+  type NodeIdentity,
+  type StoreOptions,
+  storeOptionsOf,
+} from "../context.ts";
+import { newUuidHex } from "../../domain/random.ts";
+import { assertName } from "../../cluster/cluster_store.ts";
+
+/** Parses a TCP port or throws a usage error naming it. */
+export function parsePort(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new ExitError(`Invalid --port "${text}": expected an integer in 1..65535`, 2);
+  }
+  return n;
+}
+
+/** Adds the agent-run options shared by `agent` and `join --run`. */
+export function agentOptions(cmd: CommandUnknownOpts): CommandUnknownOpts {
+  return cmd
+    .addOption(new Option("--listen <host>", "interface to listen on").default("0.0.0.0"))
+    .addOption(
+      new Option("--docker <url>", "Docker engine URL (overrides the cluster config)").env(
+        "DOCKER_HOST",
+      ),
+    )
+    .addOption(new Option("--ttl <seconds>", "node lease TTL").default("6"))
+    .option("--dry-run", "plan and record decisions but execute nothing")
+    .addOption(
+      new Option("--label <key=value...>", "extra label on every container this agent creates"),
+    );
+}
+
+/** The flags `agentOptions` adds. */
+export interface RunFlags {
+  listen: string;
+  docker?: string | undefined;
+  ttl: string;
+  dryRun?: boolean | undefined;
+  label?: string[] | undefined;
+}
+
+/** Agent run options from an identity and the shared flags. */
+export function runOptionsFrom(
+  identity: NodeIdentity,
+  store: StoreOptions,
+  flags: RunFlags,
+): AgentRunOptions {
+  const ttl = Number(flags.ttl);
+  if (!Number.isInteger(ttl) || ttl < 1) {
+    throw new ExitError(`Invalid --ttl "${flags.ttl}": expected an integer >= 1 (seconds)`, 2);
+  }
+  const labels: Record<string, string> = {};
+  for (const l of flags.label ?? []) {
+    const i = l.indexOf("=");
+    if (i < 1) throw new ExitError(`Invalid --label "${l}": expected key=value`, 2);
+    labels[l.slice(0, i)] = l.slice(i + 1);
+  }
+  return {
+    identity,
+    store: { ...store, etcd: store.etcd ?? identity.etcd },
+    listen: flags.listen,
+    docker: flags.docker,
+    ttl,
+    dryRun: flags.dryRun ?? false,
+    labels,
+  };
+}
+
+/** The `agent` command. */
+export function agentCommand(deps: CliDeps) {
+  const cmd = new Command("agent")
+    .description("run the Gru agent of this node (after gru join, or with --cluster and --name)")
+    .addOption(
+      new Option("--state <file>", "identity file").env("GRU_STATE").default(DEFAULT_STATE_FILE),
+    )
+    .addOption(new Option("-c, --cluster <cluster>", "cluster (overrides the identity file)"))
+    .addOption(new Option("-n, --name <name>", "node name (overrides the identity file)"))
+    .addOption(new Option("-a, --address <ip>", "IP advertised to peers").env("HostIP"))
+    .addOption(new Option("-p, --port <port>", "agent API port").env("GRU_PORT"));
+  return agentOptions(cmd)
+    .action(async (...args: unknown[]) => {
+      const c = args.at(-1) as CommandUnknownOpts;
+      const opts = c.opts() as unknown as RunFlags & {
+        state: string;
+        cluster?: string;
+        name?: string;
+        address?: string;
+        port?: string;
+      };
+      const saved = await deps.readIdentity(opts.state).catch((err) => {
+        throw new ExitError(`Cannot read identity file ${opts.state}: ${err.message}`, 2);
+      });
+      const cluster = opts.cluster ?? saved?.cluster;
+      const name = opts.name ?? saved?.name;
+      if (!cluster || !name) {
+        throw new ExitError(
+          `No identity in ${opts.state}: run "gru join <cluster>" first, or pass --cluster and --name`,
+          2,
+        );
+      }
+      assertName("cluster", cluster);
+      assertName("node", name);
+      const address = opts.address ?? saved?.address ?? deps.detectHostIp();
+      if (!address) throw new ExitError("Cannot find this host's IP: pass --address <ip>", 2);
+      const same = saved?.cluster === cluster && saved?.name === name;
+      const identity: NodeIdentity = {
+        cluster,
+        name,
+        uuid: same ? saved!.uuid : newUuidHex(),
+        address,
+        port: parsePort(opts.port ?? String(saved?.port ?? 5000)),
+        etcd: saved?.etcd,
+      };
+      if (!same) {
+        await deps.writeIdentity(opts.state, identity).catch(() => {/* read-only is fine */});
+      }
+      const code = await deps.runAgent(runOptionsFrom(identity, storeOptionsOf(c), opts));
+      if (code !== 0) throw new ExitError(`Agent exited with code ${code}`, code);
+    });
+}

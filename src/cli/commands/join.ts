@@ -1,0 +1,120 @@
+/**
+ * `gru join <cluster>`: registers this node under the cluster (claiming its name for one lease
+ * TTL), saves its identity to the state file, and tells how to start the agent — or, with
+ * `--run`, becomes the agent at once. A name held by a live node is refused, never silently
+ * replaced (§16 #28).
+ *
+ * @module
+ */
+
+import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
+import {
+  type CliDeps,
+  DEFAULT_STATE_FILE,
+  ExitError,
+  type NodeIdentity,
+  storeOptionsOf,
+} from "../context.ts";
+import { newUuidHex } from "../../domain/random.ts";
+import { randomNodeName } from "../../domain/names.ts";
+import { assertName } from "../../cluster/cluster_store.ts";
+import { ConflictError } from "../../domain/errors.ts";
+import { agentOptions, parsePort, type RunFlags, runOptionsFrom } from "./agent.ts";
+
+/** The `join` command. */
+export function joinCommand(deps: CliDeps) {
+  const cmd = new Command("join")
+    .description("register this node in a cluster and save its identity")
+    .argument("<cluster>", "cluster name")
+    .addOption(new Option("-n, --name <name>", "node name (default: a random free name)"))
+    .addOption(
+      new Option("-a, --address <ip>", "IP advertised to peers (default: first non-loopback)")
+        .env("HostIP"),
+    )
+    .addOption(
+      new Option("-p, --port <port>", "agent API port").env("GRU_PORT").default("5000"),
+    )
+    .addOption(
+      new Option("--state <file>", "identity file").env("GRU_STATE").default(DEFAULT_STATE_FILE),
+    )
+    .option("--run", "run the agent in this process after joining (the original's behaviour)");
+  return agentOptions(cmd).action(async (...args: unknown[]) => {
+    const cluster = args[0] as string;
+    const c = args.at(-1) as CommandUnknownOpts;
+    const opts = c.opts() as unknown as RunFlags & {
+      name?: string;
+      address?: string;
+      port: string;
+      state: string;
+      run?: boolean;
+    };
+    assertName("cluster", cluster);
+    const storeOpts = storeOptionsOf(c);
+    const port = parsePort(opts.port);
+    const address = opts.address ?? deps.detectHostIp();
+    if (!address) {
+      throw new ExitError("Cannot find a non-loopback IPv4 address: pass --address <ip>", 2);
+    }
+    const store = await deps.openStore(storeOpts);
+    let identity: NodeIdentity;
+    try {
+      await store.requireCluster(cluster);
+      let name = opts.name;
+      if (name !== undefined) {
+        assertName("node", name);
+        const holder = await store.getNode(cluster, name);
+        if (holder) {
+          throw new ConflictError(
+            `Node name "${name}" is held by a live node at ${holder.config.address}: ` +
+              `choose another --name or stop that agent`,
+          );
+        }
+      } else {
+        const taken = new Set((await store.listNodes(cluster)).map((n) => n.config.name));
+        for (let i = 0; name === undefined || taken.has(name); i++) {
+          name = randomNodeName(Math.random, i >= 4);
+        }
+      }
+      const previous = await deps.readIdentity(opts.state).catch(() => undefined);
+      identity = {
+        cluster,
+        name,
+        uuid: previous?.cluster === cluster && previous.name === name
+          ? previous.uuid
+          : newUuidHex(),
+        address,
+        port,
+        etcd: storeOpts.etcd,
+      };
+      // Claim the name for one TTL: the agent takes the registration over when it starts.
+      const lease = await store.kv.grantLease(Number(opts.ttl));
+      await store.registerNode(cluster, {
+        config: {
+          uuid: identity.uuid,
+          name,
+          address: `http://${address}:${port}`,
+          cluster,
+          remote: `/gru/${cluster}/nodes/${name}`,
+        },
+        constraints: { cpuMin: 0, cpuMax: 0, baseServices: [] },
+        resources: { totalCpus: 0, totalMemory: 0 },
+        active: false,
+      }, lease.id);
+      lease.release();
+      await deps.writeIdentity(opts.state, identity);
+    } finally {
+      await store.kv.close();
+    }
+    deps.output.out(`Joined cluster ${cluster} as node ${identity.name} (${address}:${port}).`);
+    if (!opts.run) {
+      deps.output.out(
+        `Identity saved to ${opts.state}. Start the agent: gru agent --state ${opts.state}` +
+          `  (or: systemctl enable --now gru-agent)`,
+      );
+      return;
+    }
+    deps.output.out("Waiting for commands...");
+    const code = await deps.runAgent(runOptionsFrom(identity, storeOpts, opts));
+    if (code !== 0) throw new ExitError(`Agent exited with code ${code}`, code);
+  });
+}
