@@ -7,6 +7,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 export DOCKER_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock}
+tmp=""
+trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT # no half-built root filesystem left in /tmp
 
 build_rootfs() {
   local dir=$1
@@ -27,7 +29,6 @@ build() {
   hash=$( (sha256sum /bin/busybox; if [ -d "$src" ]; then find "$src" -type f -print0 | sort -z | xargs -0 sha256sum; fi) | sha256sum | cut -c1-16)
   if [ "$(image_hash "$name")" = "$hash" ]; then
     echo "[images] $name up to date" >&2; return; fi
-  local tmp
   tmp=$(mktemp -d)
   build_rootfs "$tmp"
   if [ -d "$src" ]; then cp -a "$src/." "$tmp/"; fi
@@ -40,6 +41,7 @@ build() {
   fi
   tar -C "$tmp" -c . | docker import "${changes[@]}" - "$name" >/dev/null
   rm -rf "$tmp"
+  tmp=""
   echo "[images] built $name" >&2
 }
 

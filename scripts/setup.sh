@@ -41,8 +41,10 @@ if docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
   log "dockerd already answers"
 else
   log "starting dockerd"
-  nohup dockerd -H unix:///var/run/docker.sock -H tcp://127.0.0.1:2375 \
-    >/var/log/gru-dev/dockerd.log 2>&1 &
+  # setsid: its own session, so it outlives the script that started it (it is reused) and a
+  # signal to the caller's process group does not reach it.
+  setsid nohup dockerd -H unix:///var/run/docker.sock -H tcp://127.0.0.1:2375 \
+    </dev/null >/var/log/gru-dev/dockerd.log 2>&1 &
   echo $! >"$state/dockerd.pid"
   for _ in $(seq 1 60); do
     docker version --format '{{.Server.Version}}' >/dev/null 2>&1 && break
@@ -58,10 +60,10 @@ if ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 --dial-timeout=1s end
 else
   log "starting etcd"
   mkdir -p "$state/etcd"
-  nohup etcd --name gru-dev --data-dir "$state/etcd" \
+  setsid nohup etcd --name gru-dev --data-dir "$state/etcd" \
     --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
     --listen-peer-urls http://127.0.0.1:2380 \
-    >/var/log/gru-dev/etcd.log 2>&1 &
+    </dev/null >/var/log/gru-dev/etcd.log 2>&1 &
   echo $! >"$state/etcd.pid"
   for _ in $(seq 1 60); do
     ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 --dial-timeout=1s endpoint health >/dev/null 2>&1 && break
@@ -75,6 +77,16 @@ fi
 bash "$here/build_images.sh"
 
 # --- Deno dependencies ------------------------------------------------------------------------------
-(cd "$root" && deno install --frozen >/var/log/gru-dev/deno-install.log 2>&1) || {
-  log "deno install failed"; tail -20 /var/log/gru-dev/deno-install.log >&2; exit 1; }
+if [ -f "$root/deno.lock" ]; then
+  (cd "$root" && deno install --frozen >/var/log/gru-dev/deno-install.log 2>&1) || {
+    tail -20 /var/log/gru-dev/deno-install.log >&2
+    log "deno install --frozen failed: if deno.lock is out of date with deno.json, run"
+    log "'deno install' and commit the updated deno.lock (see /var/log/gru-dev/deno-install.log)"
+    exit 1; }
+else
+  log "deno.lock is missing: running 'deno install' without --frozen (it writes deno.lock;"
+  log "commit it so every machine resolves the same versions)"
+  (cd "$root" && deno install >/var/log/gru-dev/deno-install.log 2>&1) || {
+    log "deno install failed"; tail -20 /var/log/gru-dev/deno-install.log >&2; exit 1; }
+fi
 log "ready"
