@@ -59,11 +59,12 @@ export function joinCommand(deps: CliDeps) {
     let identity: NodeIdentity;
     try {
       await store.requireCluster(cluster);
+      const previous = await deps.readIdentity(opts.state).catch(() => undefined);
       let name = opts.name;
       if (name !== undefined) {
         assertName("node", name);
         const holder = await store.getNode(cluster, name);
-        if (holder) {
+        if (holder && holder.config.uuid !== previous?.uuid) {
           throw new ConflictError(
             `Node name "${name}" is held by a live node at ${holder.config.address}: ` +
               `choose another --name or stop that agent`,
@@ -75,7 +76,6 @@ export function joinCommand(deps: CliDeps) {
           name = randomNodeName(Math.random, i >= 4);
         }
       }
-      const previous = await deps.readIdentity(opts.state).catch(() => undefined);
       identity = {
         cluster,
         name,
