@@ -121,6 +121,26 @@ Deno.test("cluster flow: create, import, join two agents, start/stop service, no
       assert.equal((await health.json()).registered, true);
     });
 
+    await t.step("join refuses a name held by a live node and changes nothing", async () => {
+      const r = await gru([
+        "join",
+        cluster,
+        "--name",
+        "n1",
+        "--address",
+        "127.0.0.1",
+        "--port",
+        "1",
+        "--state",
+        `${tmp}/intruder.json`,
+      ], { env });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /Node name "n1" is held by a live node/);
+      await assert.rejects(Deno.stat(`${tmp}/intruder.json`));
+      const health = await fetch(`http://127.0.0.1:${ports[0]}/gru/v1/node`);
+      assert.equal((await health.json()).config.address, `http://127.0.0.1:${ports[0]}`);
+    });
+
     const rt = testRuntime();
     const labels = { [LABEL_CLUSTER]: cluster, [LABEL_NODE]: "n1", [LABEL_SERVICE]: "web" };
     await t.step(
