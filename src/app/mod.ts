@@ -10,14 +10,15 @@ import { detectHostIp, readIdentity, writeIdentity } from "./identity.ts";
 import { configureLogging } from "./logging.ts";
 import { runAgent } from "./agent_process.ts";
 
-/** Writes to the process's stdout and stderr. */
+function writeAll(file: { writeSync(p: Uint8Array): number }, text: string) {
+  let bytes = new TextEncoder().encode(text + "\n");
+  while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
+}
+
+/** Writes to the process's stdout and stderr (whole lines, however large). */
 export const consoleOutput: Output = {
-  out: (t) => {
-    Deno.stdout.writeSync(new TextEncoder().encode(t + "\n"));
-  },
-  err: (t) => {
-    Deno.stderr.writeSync(new TextEncoder().encode(t + "\n"));
-  },
+  out: (t) => writeAll(Deno.stdout, t),
+  err: (t) => writeAll(Deno.stderr, t),
 };
 
 /** The real dependencies of the command tree. */

@@ -1,0 +1,175 @@
+/**
+ * Resolving node and service names given to REPL commands, and sending one command to many
+ * nodes while reporting each node's outcome separately (a failing node never stops the others).
+ *
+ * @module
+ */
+
+import type { NodeRecord } from "../../domain/model.ts";
+import { errorMessage, NotFoundError, ValidationError } from "../../domain/errors.ts";
+import type { ClusterStore } from "../../cluster/cluster_store.ts";
+import type { AgentCommand } from "../../api/protocol.ts";
+import type { ReplAgent, ReplDeps } from "./session.ts";
+import { formatTable } from "./table.ts";
+
+/** The outcome of a command on one node. */
+export interface NodeOutcome {
+  node: string;
+  /** `done…` or `error: <message>`. */
+  status: string;
+}
+
+function quoted(names: readonly string[]): string {
+  return names.map((n) => `"${n}"`).join(", ");
+}
+
+/**
+ * The live nodes named by `targets`: `["all"]` means every live node; otherwise each name must
+ * be a live node of the cluster. Duplicates are dropped; the order is kept (`all`: by name).
+ *
+ * @param store The cluster store.
+ * @param options The cluster and the target words.
+ * @returns The node records.
+ * @throws {NotFoundError} An unknown node, or `all` in a cluster without live nodes.
+ * @throws {ValidationError} `all` mixed with node names.
+ *
+ * @example Resolving `all`
+ * ```ts ignore
+ * const nodes = await resolveNodes(store, { cluster: "c1", targets: ["all"] });
+ * ```
+ */
+export async function resolveNodes(
+  store: ClusterStore,
+  options: { cluster: string; targets: readonly string[] },
+): Promise<NodeRecord[]> {
+  const { cluster, targets } = options;
+  const all = await store.listNodes(cluster);
+  if (targets.some((t) => t.toLowerCase() === "all")) {
+    if (targets.length > 1) {
+      throw new ValidationError(`"all" cannot be combined with node names`);
+    }
+    if (all.length === 0) throw new NotFoundError(`No live nodes in cluster "${cluster}"`);
+    return all;
+  }
+  const byName = new Map(all.map((n) => [n.config.name, n]));
+  const names = [...new Set(targets)];
+  const unknown = names.filter((n) => !byName.has(n));
+  if (unknown.length > 0) {
+    throw new NotFoundError(
+      `Unknown node${unknown.length > 1 ? "s" : ""} ${quoted(unknown)} in cluster "${cluster}"`,
+    );
+  }
+  return names.map((n) => byName.get(n)!);
+}
+
+/**
+ * Checks that every name is a service of the cluster.
+ *
+ * @param store The cluster store.
+ * @param options The cluster and the service names.
+ * @throws {NotFoundError} Naming every unknown service.
+ *
+ * @example Validating services
+ * ```ts ignore
+ * await requireServices(store, { cluster: "c1", services: ["web"] });
+ * ```
+ */
+export async function requireServices(
+  store: ClusterStore,
+  options: { cluster: string; services: readonly string[] },
+): Promise<void> {
+  const known = new Set((await store.listServices(options.cluster)).map((s) => s.name));
+  const unknown = [...new Set(options.services)].filter((s) => !known.has(s));
+  if (unknown.length > 0) {
+    throw new NotFoundError(
+      `Unknown service${unknown.length > 1 ? "s" : ""} ${
+        quoted(unknown)
+      } in cluster "${options.cluster}"`,
+    );
+  }
+}
+
+/**
+ * The agent client for a cluster (with its token).
+ *
+ * @param deps The REPL dependencies.
+ * @param cluster The cluster.
+ * @returns A client that authenticates with the cluster's token.
+ *
+ * @example Getting a client
+ * ```ts ignore
+ * const agent = await agentFor(deps, "c1");
+ * ```
+ */
+export async function agentFor(deps: ReplDeps, cluster: string): Promise<ReplAgent> {
+  return deps.agents(await deps.store.token(cluster));
+}
+
+/**
+ * Runs `step` on every node concurrently. A node whose step throws gets `error: <message>`;
+ * the others are unaffected. A step that returns a string reports it as the status (default
+ * `done`).
+ *
+ * @param nodes The nodes.
+ * @param step What to do on one node.
+ * @returns One outcome per node, in the nodes' order.
+ *
+ * @example Sending a command to every node
+ * ```ts ignore
+ * const outcomes = await forEachNode(nodes, (n) => agent.command(n.config.address, cmd));
+ * ```
+ */
+export function forEachNode(
+  nodes: readonly NodeRecord[],
+  step: (node: NodeRecord) => Promise<unknown>,
+): Promise<NodeOutcome[]> {
+  return Promise.all(nodes.map(async (node) => {
+    try {
+      const result = await step(node);
+      return { node: node.config.name, status: typeof result === "string" ? result : "done" };
+    } catch (err) {
+      return { node: node.config.name, status: `error: ${errorMessage(err)}` };
+    }
+  }));
+}
+
+/**
+ * Sends one command to every node and prints the `NODE STATUS` table.
+ *
+ * @param deps The REPL dependencies.
+ * @param options The cluster, the nodes and the command.
+ * @returns The outcomes.
+ *
+ * @example Starting agents
+ * ```ts ignore
+ * await sendToNodes(deps, { cluster, nodes, command: { name: "start", target: "agent" } });
+ * ```
+ */
+export async function sendToNodes(
+  deps: ReplDeps,
+  options: { cluster: string; nodes: readonly NodeRecord[]; command: AgentCommand },
+): Promise<NodeOutcome[]> {
+  const agent = await agentFor(deps, options.cluster);
+  const outcomes = await forEachNode(
+    options.nodes,
+    (n) => agent.command(n.config.address, options.command),
+  );
+  deps.output.out(statusTable(outcomes));
+  return outcomes;
+}
+
+/**
+ * The `NODE STATUS` table of outcomes.
+ *
+ * @param outcomes One outcome per node.
+ * @returns The table text.
+ *
+ * @example One node
+ * ```ts
+ * import { statusTable } from "./fanout.ts";
+ * statusTable([{ node: "n1", status: "done" }]); // "NODE  STATUS\nn1    done"
+ * ```
+ */
+export function statusTable(outcomes: readonly NodeOutcome[]): string {
+  return formatTable(["NODE", "STATUS"], outcomes.map((o) => [o.node, o.status]));
+}

@@ -1,0 +1,175 @@
+/**
+ * REPL commands that read the cluster: `use`, `list`, `show`.
+ *
+ * @module
+ */
+
+import type { NodeRecord, ServiceDescriptor } from "../../domain/model.ts";
+import { ValidationError } from "../../domain/errors.ts";
+import { type ReplDeps, type ReplSession, requireSessionCluster } from "./session.ts";
+import { formatBytes, formatList, formatTable } from "./table.ts";
+import { usageError } from "./usage.ts";
+import { resolveNodes } from "./fanout.ts";
+
+/**
+ * `use <cluster>`: checks that the cluster exists and makes it current.
+ *
+ * @param args The words after `use`.
+ * @param ctx The session and dependencies.
+ *
+ * @example Choosing a cluster
+ * ```ts ignore
+ * await useCommand(["c1"], { session, deps }); // prints "Using cluster c1"
+ * ```
+ */
+export async function useCommand(
+  args: readonly string[],
+  ctx: { session: ReplSession; deps: ReplDeps },
+): Promise<void> {
+  if (args.length === 0) throw usageError("use", `Missing cluster name in "use"`);
+  if (args.length > 1) throw usageError("use", `Too many arguments to "use"`);
+  const cluster = args[0]!;
+  await ctx.deps.store.requireCluster(cluster);
+  ctx.session.cluster = cluster;
+  ctx.deps.output.out(`Using cluster ${cluster}`);
+}
+
+/**
+ * `list clusters|nodes|services`: a table and a `TOTAL: n` line (nodes add `ACTIVE: n`).
+ *
+ * @param args The words after `list`.
+ * @param ctx The session and dependencies.
+ *
+ * @example Listing nodes
+ * ```ts ignore
+ * await listCommand(["nodes"], { session, deps });
+ * ```
+ */
+export async function listCommand(
+  args: readonly string[],
+  ctx: { session: ReplSession; deps: ReplDeps },
+): Promise<void> {
+  const { session, deps } = ctx;
+  if (args.length === 0) throw usageError("list", `Missing what to list`);
+  if (args.length > 1) throw usageError("list", `Too many arguments to "list"`);
+  const kind = args[0]!.toLowerCase();
+  switch (kind) {
+    case "clusters": {
+      const clusters = (await deps.store.listClusters())
+        .sort((a, b) => a.name.localeCompare(b.name));
+      deps.output.out(formatTable(["NAME", "UUID"], clusters.map((c) => [c.name, c.uuid])));
+      deps.output.out(`TOTAL: ${clusters.length}`);
+      session.names.clusters = clusters.map((c) => c.name);
+      return;
+    }
+    case "nodes": {
+      const cluster = requireSessionCluster(session);
+      const nodes = await deps.store.listNodes(cluster);
+      deps.output.out(formatTable(
+        ["NAME", "ADDRESS", "ACTIVE", "CORES", "MEMORY", "BASE-SERVICES"],
+        nodes.map((n) => [
+          n.config.name,
+          n.config.address,
+          n.active ? "yes" : "no",
+          String(n.resources.totalCpus),
+          formatBytes(n.resources.totalMemory),
+          formatList(n.constraints.baseServices),
+        ]),
+      ));
+      deps.output.out(`TOTAL: ${nodes.length}`);
+      deps.output.out(`ACTIVE: ${nodes.filter((n) => n.active).length}`);
+      session.names.nodes = nodes.map((n) => n.config.name);
+      return;
+    }
+    case "services": {
+      const cluster = requireSessionCluster(session);
+      const services = await deps.store.listServices(cluster);
+      deps.output.out(formatTable(
+        ["NAME", "IMAGE", "CPUS", "MEMORY", "PORTS"],
+        services.map(serviceRow),
+      ));
+      deps.output.out(`TOTAL: ${services.length}`);
+      session.names.services = services.map((s) => s.name);
+      return;
+    }
+    default:
+      throw usageError("list", `Unknown list "${args[0]}"`);
+  }
+}
+
+function serviceRow(s: ServiceDescriptor): string[] {
+  const c = s.configuration;
+  const ports = Object.entries(c.ports).map(([guest, host]) => `${host}:${guest}`);
+  return [
+    s.name,
+    s.image,
+    c.cpusetCpus || String(c.cpuNumber),
+    c.memory || "-",
+    formatList(ports),
+  ];
+}
+
+const NODE_PROPERTIES: Record<string, { headers: string[]; row: (n: NodeRecord) => string[] }> = {
+  config: {
+    headers: ["NAME", "UUID", "ADDRESS", "CLUSTER", "REMOTE"],
+    row: (n) => [n.config.name, n.config.uuid, n.config.address, n.config.cluster, n.config.remote],
+  },
+  constraints: {
+    headers: ["NAME", "BASE-SERVICES", "CPU-MIN", "CPU-MAX"],
+    row: (n) => [
+      n.config.name,
+      formatList(n.constraints.baseServices),
+      n.constraints.cpuMin.toFixed(2),
+      n.constraints.cpuMax.toFixed(2),
+    ],
+  },
+  resources: {
+    headers: ["NAME", "CORES", "MEMORY"],
+    row: (n) => [
+      n.config.name,
+      String(n.resources.totalCpus),
+      formatBytes(n.resources.totalMemory),
+    ],
+  },
+};
+
+/**
+ * `show node <node|all> config|constraints|resources` and `show decisions [node]`.
+ *
+ * @param args The words after `show`.
+ * @param ctx The session and dependencies.
+ *
+ * @example Showing constraints
+ * ```ts ignore
+ * await showCommand(["node", "all", "constraints"], { session, deps });
+ * ```
+ */
+export async function showCommand(
+  args: readonly string[],
+  ctx: { session: ReplSession; deps: ReplDeps },
+): Promise<void> {
+  const { session, deps } = ctx;
+  const subject = args[0]?.toLowerCase();
+  if (subject === undefined) throw usageError("show", `Missing what to show`);
+  if (subject === "decisions") {
+    if (args.length > 2) throw usageError("show", `Too many arguments to "show decisions"`);
+    const cluster = requireSessionCluster(session);
+    const node = args[1];
+    if (node !== undefined) await resolveNodes(deps.store, { cluster, targets: [node] });
+    deps.output.out("Decisions are not available yet");
+    return;
+  }
+  if (subject !== "node") throw usageError("show", `Unknown "show" subject "${args[0]}"`);
+  if (args.length < 3) throw usageError("show", `Not enough arguments to "show node"`);
+  if (args.length > 3) throw usageError("show", `Too many arguments to "show node"`);
+  const property = args[2]!.toLowerCase();
+  const view = NODE_PROPERTIES[property];
+  if (view === undefined) {
+    throw new ValidationError(
+      `Unknown node property "${args[2]}": expected config, constraints or resources`,
+    );
+  }
+  const cluster = requireSessionCluster(session);
+  const nodes = await resolveNodes(deps.store, { cluster, targets: [args[1]!] });
+  deps.output.out(formatTable(view.headers, nodes.map(view.row)));
+}
