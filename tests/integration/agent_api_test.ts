@@ -141,8 +141,11 @@ Deno.test("agent API: routes, errors, token, limits, reservations, adoption", as
         headers: auth,
       });
       assert.equal(del.status, 200);
-      assert.equal((await testRuntime().list({ [LABEL_TEST_RUN]: run, [LABEL_SERVICE]: "web" }))
-        .length, 1);
+      assert.equal(
+        (await testRuntime().list({ [LABEL_TEST_RUN]: run, [LABEL_SERVICE]: "web" }))
+          .length,
+        1,
+      );
       await command({ name: "stop", target: "service", object: "web" });
       const none = await command({ name: "stop", target: "service", object: "web" });
       assert.equal(none.status, 404);
