@@ -37,7 +37,9 @@ export function parseCpuset(cpuset: string): number[] {
   const out: number[] = [];
   for (const part of cpuset.split(",").map((s) => s.trim()).filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m) throw new ValidationError(`Invalid cpuset "${cpuset}": "${part}" is not a core or range`);
+    if (!m) {
+      throw new ValidationError(`Invalid cpuset "${cpuset}": "${part}" is not a core or range`);
+    }
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
     if (b < a) throw new ValidationError(`Invalid cpuset "${cpuset}": range "${part}" descends`);
@@ -145,7 +147,9 @@ export class ResourceLedger {
       const busy = cpus.filter((c) => !view.freeCpus.includes(c));
       if (busy.length) {
         throw new ConflictError(
-          `Cannot place ${service.name}: cores ${busy.join(",")} of cpuset "${cfg.cpusetCpus}" are taken`,
+          `Cannot place ${service.name}: cores ${
+            busy.join(",")
+          } of cpuset "${cfg.cpusetCpus}" are taken`,
         );
       }
     } else if (cfg.cpuNumber > 0) {

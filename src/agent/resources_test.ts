@@ -75,7 +75,9 @@ Deno.test("ResourceLedger.reserve() refuses what the node does not have", () => 
 Deno.test("ResourceLedger skips host ports used by other containers", () => {
   const l = new ResourceLedger({ cpus: 1, memory: 0 });
   l.setForeignPorts([9000, 9001]);
-  assert.deepEqual(l.reserve(svc("w", { ports: { "80": "9000-9002" } }), "w").ports, { "80": 9002 });
+  assert.deepEqual(l.reserve(svc("w", { ports: { "80": "9000-9002" } }), "w").ports, {
+    "80": 9002,
+  });
 });
 
 Deno.test("ResourceLedger.adopt() and rekey() keep an existing container's holdings", () => {

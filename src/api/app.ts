@@ -101,7 +101,9 @@ export function createApi(agent: AgentHandle, options: ApiOptions): Hono {
         ? auth.slice(7).trim()
         : c.req.header(TOKEN_HEADER) ?? "";
       if (!given || !timingSafeEqual(given, token)) {
-        throw new UnauthorizedError("Missing or wrong cluster token: send Authorization: Bearer <token>");
+        throw new UnauthorizedError(
+          "Missing or wrong cluster token: send Authorization: Bearer <token>",
+        );
       }
     }
     await next();
@@ -132,17 +134,27 @@ export function createApi(agent: AgentHandle, options: ApiOptions): Hono {
   api.get("/services/:name", async (c) => {
     const name = c.req.param("name");
     const s = (await agent.servicesView()).find((x) => x.name === name);
-    if (!s) return c.json({ error: { code: "not_found", message: `Unknown service "${name}"` } }, 404);
+    if (!s) {
+      return c.json({ error: { code: "not_found", message: `Unknown service "${name}"` } }, 404);
+    }
     return c.json(s);
   });
 
   api.post("/services/:name/instances", requireToken, async (c) => {
-    const r = await agent.command({ name: "start", target: "service", object: c.req.param("name") });
+    const r = await agent.command({
+      name: "start",
+      target: "service",
+      object: c.req.param("name"),
+    });
     return c.json(r, 201);
   });
 
-  api.delete("/services/:name/instances", requireToken, async (c) =>
-    c.json(await agent.command({ name: "stop", target: "service", object: c.req.param("name") })));
+  api.delete(
+    "/services/:name/instances",
+    requireToken,
+    async (c) =>
+      c.json(await agent.command({ name: "stop", target: "service", object: c.req.param("name") })),
+  );
 
   api.delete("/services/:name/instances/:id", requireToken, async (c) =>
     c.json(

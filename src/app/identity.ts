@@ -24,11 +24,15 @@ export async function readIdentity(path: string): Promise<NodeIdentity | undefin
   }
   for (const k of ["cluster", "name", "uuid", "address"] as const) {
     if (typeof v[k] !== "string" || v[k] === "") {
-      throw new ValidationError(`Identity file ${path}: $.${k}: expected a string, found ${JSON.stringify(v[k])}`);
+      throw new ValidationError(
+        `Identity file ${path}: $.${k}: expected a string, found ${JSON.stringify(v[k])}`,
+      );
     }
   }
   if (typeof v.port !== "number") {
-    throw new ValidationError(`Identity file ${path}: $.port: expected a number, found ${JSON.stringify(v.port)}`);
+    throw new ValidationError(
+      `Identity file ${path}: $.port: expected a number, found ${JSON.stringify(v.port)}`,
+    );
   }
   return v as NodeIdentity;
 }

@@ -1,0 +1,87 @@
+/**
+ * Data shapes of the planner: its input (a snapshot of what the node and the cluster know),
+ * the candidate plans it weighs and the decision it returns. Plain data, no I/O.
+ *
+ * @module
+ */
+
+import type { PolicyConfig, ServiceDescriptor } from "../../domain/model.ts";
+
+/**
+ * A shared value: a number, or `undefined` when it is unknown (no sample yet). Unknown values
+ * are skipped by every policy, and they block scale-in (fix of the original's §16 #15).
+ */
+export type SharedValue = number | undefined;
+
+/** What the planner knows about one service. */
+export interface ServiceState {
+  /** The service descriptor (cores, memory, cpuset, min/max instances). */
+  descriptor: ServiceDescriptor;
+  /** Instances of the service on this node. */
+  local: { running: number; pending: number };
+  /** The service's cluster-wide shared data (merged by the analyzer and gossip). */
+  cluster: {
+    /** Base metrics (`cpu_avg`, `memory_avg`) by name. */
+    base: Record<string, SharedValue>;
+    /** Analytics by name. */
+    user: Record<string, SharedValue>;
+    /** Whether the service runs somewhere in the cluster. */
+    active: boolean;
+  };
+}
+
+/** What the planner knows about this node. */
+export interface NodeState {
+  totalCpus: number;
+  freeCpus: number;
+  /** Bytes. */
+  totalMemory: number;
+  /** Bytes. */
+  freeMemory: number;
+  /** Services this node keeps at least one instance of. */
+  baseServices: string[];
+  /**
+   * Cores already taken on this node. When given, a service with a fixed `cpusetCpus` cannot
+   * scale out if one of its cores is taken (original §8.3 step 2); when absent that check is
+   * skipped.
+   */
+  usedCores?: readonly number[] | undefined;
+}
+
+/** Everything one planner run needs. */
+export interface PlannerInput {
+  /** Services by name. Candidates are generated in code-unit order of the names. */
+  services: Record<string, ServiceState>;
+  node: NodeState;
+  policy: PolicyConfig;
+}
+
+/** Policy names a candidate can carry. */
+export type PolicyName = "scaleout" | "scalein" | "swap" | "noaction";
+
+/** An action the executor can perform on a target. */
+export type PlanAction = "start" | "stop" | "remove";
+
+/** A candidate plan. */
+export interface Candidate {
+  name: PolicyName;
+  /** In [0, 1]. */
+  weight: number;
+  /** Service names in execution order (`["noservice"]` for noaction). */
+  targets: string[];
+  /** Actions per target (empty list for noaction). */
+  actions: Record<string, PlanAction[]>;
+  /** Why the weight is what it is, e.g. `"cpu_avg 0.9 over threshold 0.75"`, `"no free core"`. */
+  reasons: string[];
+}
+
+/** The outcome of one planner run. */
+export interface Decision {
+  chosen: Candidate;
+  /** Every candidate, in generation order (scaleout, scalein, swap, noaction). */
+  candidates: Candidate[];
+  /** The strategy used. */
+  strategy: string;
+  /** The uniform draw the strategy compared against, `undefined` for deterministic ones. */
+  draw: number | undefined;
+}
