@@ -25,6 +25,12 @@ import { InstanceManager } from "./instances.ts";
 import { NodeRegistration } from "./registration.ts";
 import { defaultAgentConfig, defaultPolicyConfig } from "../config/documents.ts";
 import type { AgentCommand, CommandResult } from "../api/protocol.ts";
+import type { UsageReader } from "../ports/usage_reader.ts";
+import type { Prng } from "../domain/random.ts";
+import { Monitor } from "./monitor/monitor.ts";
+import { AutonomicLoop } from "./loop.ts";
+import { DecisionLog, type DecisionRecord } from "./decisions.ts";
+import { Discovery } from "./discovery.ts";
 
 const log = getLogger(["gru", "agent"]);
 
@@ -53,6 +59,14 @@ export interface AgentOptions {
   env: (name: string) => string | undefined;
   /** Extra labels on every container this agent creates. */
   labels?: Record<string, string> | undefined;
+  /** Reads container CPU and memory. */
+  usage: UsageReader;
+  /** Randomness of the planner's strategies. @default Math.random */
+  prng?: Prng;
+  /** Start the autonomic loop at once (as if `start agent` had been received). */
+  activate?: boolean;
+  /** Sampling period of the monitor, ms. @default 1000 */
+  sampleMs?: number;
 }
 
 /** A service with this node's instances. */
@@ -97,6 +111,10 @@ export class Agent {
   #abort = new AbortController();
   #background: Promise<void> | undefined;
   hooks: LoopHooks = {};
+  readonly monitor: Monitor;
+  readonly loop: AutonomicLoop;
+  readonly decisions = new DecisionLog(100);
+  readonly discovery: Discovery;
 
   constructor(options: AgentOptions) {
     this.#o = options;
@@ -113,6 +131,39 @@ export class Agent {
         env: options.env,
         labels: options.labels,
       },
+    });
+    this.discovery = new Discovery(options.store.kv, options.identity.hostIp);
+    this.monitor = new Monitor({
+      runtime: options.runtime,
+      usage: options.usage,
+      instances: this.instances,
+      clock: options.clock,
+      cluster: options.identity.cluster,
+      node: options.identity.name,
+      sampleMs: options.sampleMs,
+      settings: () => ({
+        windowMs: this.#config.autonomic.window * 1000,
+        warmupMs: this.#config.autonomic.warmup * 1000,
+        logReading: this.#config.autonomic.enableLogReading,
+        services: new Set(this.#services.keys()),
+      }),
+      onChange: () => this.#syncDiscovery(),
+    });
+    this.loop = new AutonomicLoop({
+      state: () => ({
+        node: this.identity.name,
+        config: this.#config,
+        policy: this.#policy,
+        services: this.#services,
+        analytics: this.#analytics,
+        constraints: this.#constraints,
+        dryRun: this.#o.dryRun,
+      }),
+      monitor: this.monitor,
+      instances: this.instances,
+      clock: options.clock,
+      prng: options.prng ?? Math.random,
+      decisions: this.decisions,
     });
     this.#registration = new NodeRegistration({
       store: options.store,
@@ -165,7 +216,21 @@ export class Agent {
   async start(): Promise<void> {
     await Promise.allSettled([this.#tryLoadDocs(), this.#tryInitDocker()]);
     this.#registration.start();
+    this.monitor.start();
     this.#background = this.#retryLoop();
+    if (this.#o.activate) await this.#setActive(true);
+  }
+
+  #syncDiscovery(): void {
+    this.discovery.sync(this.instances.list(), this.#services, {
+      appRoot: this.#config.discovery.appRoot,
+      ttl: this.#config.discovery.ttl,
+    });
+  }
+
+  /** The latest decisions, newest last. */
+  decisionsList(limit?: number): DecisionRecord[] {
+    return this.decisions.list(limit);
   }
 
   /** Resolves once the node is registered (for CLI feedback and tests). */
@@ -177,7 +242,10 @@ export class Agent {
   async stop(): Promise<void> {
     this.#abort.abort(new Error("stopped"));
     if (this.#active) await this.#setActive(false).catch(() => {});
+    await this.loop.stop();
     await this.#background?.catch(() => {});
+    await this.monitor.stop();
+    await this.discovery.close().catch(() => {});
     await this.#registration.stop();
   }
 
@@ -191,6 +259,7 @@ export class Agent {
       }
       if (!this.#docsLoaded) await this.#tryLoadDocs();
       if (this.#dockerError) await this.#tryInitDocker();
+      else this.#syncDiscovery();
     }
   }
 
@@ -305,6 +374,8 @@ export class Agent {
   async #setActive(active: boolean): Promise<void> {
     if (this.#active === active) return;
     this.#active = active;
+    if (active) this.loop.start();
+    else await this.loop.stop();
     await (active ? this.hooks.onActivate?.() : this.hooks.onDeactivate?.());
     await this.#registration.update().catch((err) =>
       log.warn("Cannot write the active flag: {error}", { error: errorMessage(err) })

@@ -76,7 +76,13 @@ export class InstanceManager {
       seen.add(c.id);
       const known = this.#known.get(c.id);
       if (known) {
-        known.status = statusOf(c.state);
+        const status = statusOf(c.state);
+        if (status !== known.status) {
+          // Restarted or stopped meanwhile: its pid and start time changed.
+          this.#known.delete(c.id);
+          this.ledger.release(c.id);
+          await this.#adopt(c);
+        }
         continue;
       }
       await this.#adopt(c);
@@ -119,6 +125,7 @@ export class InstanceManager {
       memory: d.memory,
       ports: Object.entries(ports).map(([guest, host]) => ({ guest, host })),
       startedAt: d.startedAt || d.created * 1000,
+      pid: d.pid,
     });
   }
 
@@ -143,6 +150,20 @@ export class InstanceManager {
         );
       }
       await this.refresh();
+      // A stopped instance keeps its cores and ports: start it again rather than leak them
+      // (the original's START, §9.2 (b)).
+      const stopped = this.list(service.name).find((i) => i.status === "stopped");
+      if (stopped) {
+        await rt.start(stopped.id);
+        this.#known.delete(stopped.id);
+        this.ledger.release(stopped.id);
+        const d = await rt.inspect(stopped.id);
+        await this.#adopt({ ...d, hostPorts: d.hostPorts });
+        const again = this.#known.get(stopped.id);
+        if (again) {
+          return { ...again, cpus: [...again.cpus], ports: again.ports.map((p) => ({ ...p })) };
+        }
+      }
       this.ledger.setForeignPorts((await rt.listAll()).flatMap((c) => c.hostPorts));
       const suffix = newUuidHex();
       const provisional = `pending-${suffix}`;
@@ -158,6 +179,7 @@ export class InstanceManager {
         id = await rt.create(spec);
         this.ledger.rekey(provisional, id);
         await rt.start(id);
+        const started = await rt.inspect(id).catch(() => undefined);
         const inst: Instance = {
           id,
           name: spec.name,
@@ -167,6 +189,7 @@ export class InstanceManager {
           memory: r.memory,
           ports: Object.entries(r.ports).map(([guest, host]) => ({ guest, host })),
           startedAt: this.#o.clock.now(),
+          pid: started?.pid ?? 0,
         };
         this.#known.set(id, inst);
         return { ...inst };

@@ -14,6 +14,8 @@
  * | DELETE | /gru/v1/services/{name}/instances/{id} | stop that instance (token)            |
  * | GET    | /gru/v1/config                         | agent config, policy, analytics in force |
  * | POST   | /gru/v1/commands                       | §12.1 command `{Name, Target, Object}` (token) |
+ * | GET    | /gru/v1/decisions?limit=N              | the latest decision records, newest last |
+ * | POST   | /gru/v1/stats/user/{service}/{metric}  | record metric values `{"values": [..]}` (token) |
  * | GET    | /gru/v1/policies, /gru/v1/actions      | the original's static lists           |
  *
  * @module
@@ -40,6 +42,8 @@ export type AgentHandle = Pick<
   | "policy"
   | "analytics"
   | "instances"
+  | "decisionsList"
+  | "monitor"
 >;
 
 /** Options of `createApi`. */
@@ -175,6 +179,34 @@ export function createApi(agent: AgentHandle, options: ApiOptions): Hono {
   api.post("/commands", requireToken, async (c) => {
     const cmd = toCommand(await jsonBody(c));
     return c.json(await agent.command(cmd));
+  });
+
+  api.get("/decisions", (c) => {
+    const raw = c.req.query("limit");
+    const limit = raw === undefined ? undefined : Number(raw);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+      throw new ValidationError(`Invalid limit "${raw}": expected a whole number > 0`);
+    }
+    return c.json(agent.decisionsList(limit));
+  });
+
+  api.post("/stats/user/:service/:metric", requireToken, async (c) => {
+    const body = await jsonBody(c);
+    const values = typeof body === "object" && body !== null && !Array.isArray(body)
+      ? new Map(Object.entries(body).map(([k, v]) => [k.toLowerCase(), v])).get("values")
+      : undefined;
+    if (!Array.isArray(values)) {
+      throw new ValidationError(
+        `Expected {"values": [numbers]}, found ${JSON.stringify(body)?.slice(0, 200)}`,
+      );
+    }
+    const service = c.req.param("service");
+    const metric = c.req.param("metric");
+    agent.monitor.pushUserMetric(service, metric, values);
+    return c.json({
+      ok: true,
+      message: `Recorded ${values.length} values of ${service}/${metric}`,
+    });
   });
 
   api.get("/policies", (c) =>

@@ -12,6 +12,9 @@ import { Agent } from "../agent/agent.ts";
 import { createApi } from "../api/app.ts";
 import { DockerRuntime } from "../adapters/docker/docker_runtime.ts";
 import { resolveDockerUrl } from "../adapters/docker/docker_url.ts";
+import { DockerStatsUsageReader } from "../adapters/docker/docker_stats_reader.ts";
+import { CgroupUsageReader } from "../adapters/cgroup/cgroup_usage_reader.ts";
+import type { UsageReader } from "../ports/usage_reader.ts";
 import { systemClock } from "../domain/clock.ts";
 import { errorMessage, NotFoundError, UnavailableError } from "../domain/errors.ts";
 import type { AgentConfig } from "../domain/model.ts";
@@ -72,6 +75,12 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
         ? { ca: await readPem(tls.ca), cert: await readPem(tls.cert), key: await readPem(tls.key) }
         : undefined,
     });
+    // Cgroup files when the agent runs beside the engine; else the streamed stats API.
+    const local = runtime.endpointIsLocal
+      ? await CgroupUsageReader.detect().catch(() => undefined)
+      : undefined;
+    const usage: UsageReader = local ?? new DockerStatsUsageReader(runtime.streamDocker);
+    log.info("Container usage read from {source}", { source: usage.kind });
     const agent = new Agent({
       identity: {
         cluster: id.cluster,
@@ -88,6 +97,8 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
       etcdAddr: options.store.etcd ?? "http://127.0.0.1:2379",
       env: (n) => Deno.env.get(n),
       labels: options.labels,
+      usage,
+      activate: options.activate,
     });
     let token = await store.token(id.cluster).catch(() => undefined);
     const app = createApi(agent, { token: () => token });
@@ -114,6 +125,7 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
     clearInterval(refreshToken);
     await server.shutdown();
     await agent.stop();
+    await usage.close();
     await runtime.close();
     return 0;
   } catch (err) {

@@ -51,6 +51,8 @@ export interface AgentRunOptions {
   /** Node lease TTL in seconds. */
   ttl: number;
   dryRun: boolean;
+  /** Start the autonomic loop at once instead of waiting for `start agent`. */
+  activate: boolean;
   /** Extra labels on every container this agent creates. */
   labels: Record<string, string>;
 }

@@ -31,6 +31,10 @@ Deno.test("defaultAgentConfig() holds the documented defaults", () => {
       dryRun: false,
       warmup: 5,
       window: 10,
+      scaleOutCooldown: 10,
+      scaleInCooldown: 30,
+      scaleInStabilization: 10,
+      decisionHistory: 100,
     },
     communication: { loopTimeInterval: 5, maxFriends: 3 },
     storage: { storageService: "internal" },
@@ -41,7 +45,13 @@ Deno.test("defaultAgentConfig() holds the documented defaults", () => {
 });
 
 Deno.test("defaultPolicyConfig() disables every policy with the README thresholds", () => {
-  const rule = (threshold: number) => ({ enable: false, threshold, metrics: [], analytics: [] });
+  const rule = (threshold: number) => ({
+    enable: false,
+    threshold,
+    metrics: [],
+    analytics: [],
+    dryRun: false,
+  });
   assert.deepEqual(defaultPolicyConfig(), {
     scalein: rule(0.35),
     scaleout: rule(0.75),
@@ -83,6 +93,10 @@ Deno.test("parseAgentConfig() reads the original README example unchanged", () =
       dryRun: false,
       warmup: 5,
       window: 10,
+      scaleOutCooldown: 10,
+      scaleInCooldown: 30,
+      scaleInStabilization: 10,
+      decisionHistory: 100,
     },
     communication: { loopTimeInterval: 55, maxFriends: 5 },
     storage: { storageService: "internal" },

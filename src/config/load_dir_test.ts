@@ -28,6 +28,7 @@ Deno.test("loadConfigDir() loads the original README's files unchanged", async (
     threshold: 0.75,
     metrics: ["cpu_avg"],
     analytics: ["resp_time_ratio"],
+    dryRun: false,
   });
   assert.deepEqual(docs.analytics, [{
     name: "resp_time_ratio",

@@ -176,6 +176,10 @@ export const agentConfigSchema = z.object({
     dryRun: bool().default(false),
     warmup: atLeast(0, EXPECT.secondsOrZero).default(5),
     window: positive(EXPECT.seconds).default(10),
+    scaleOutCooldown: atLeast(0, EXPECT.secondsOrZero).default(10),
+    scaleInCooldown: atLeast(0, EXPECT.secondsOrZero).default(30),
+    scaleInStabilization: atLeast(0, EXPECT.secondsOrZero).default(10),
+    decisionHistory: wholeAtLeast(1, EXPECT.wholeOrZero).default(100),
   }, { error: EXPECT.object }).prefault({}),
   communication: z.object({
     loopTimeInterval: positive(EXPECT.seconds).default(5),
@@ -235,6 +239,7 @@ function policyRule(defaultThreshold: number) {
       error: EXPECT.stringList,
     }).default([]),
     analytics: strList().default([]),
+    dryRun: bool().default(false),
   }, { error: EXPECT.object }).prefault({});
 }
 

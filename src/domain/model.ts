@@ -42,6 +42,14 @@ export interface AgentConfig {
     warmup: number;
     /** Seconds of history that CPU and memory averages cover. */
     window: number;
+    /** Seconds after a scale-out (of that service, on this node) before the next one. */
+    scaleOutCooldown: number;
+    /** Seconds after any scaling of a service before it may scale in. */
+    scaleInCooldown: number;
+    /** Seconds scale-in must be recommended without a break before it is carried out. */
+    scaleInStabilization: number;
+    /** Decisions kept for the API and `show decisions`. */
+    decisionHistory: number;
   };
   communication: {
     /** Seconds between two gossip rounds (> 0). */
@@ -111,6 +119,8 @@ export interface PolicyRule {
   metrics: string[];
   /** Analytic names. */
   analytics: string[];
+  /** Plan and record this policy's decisions without executing them. */
+  dryRun: boolean;
 }
 
 /** `/gru/<cluster>/policy`. */
@@ -197,4 +207,6 @@ export interface Instance {
   ports: PortBinding[];
   /** Milliseconds since the epoch when it started (or was created). */
   startedAt: number;
+  /** The container's main process on this host (0 when unknown). */
+  pid?: number | undefined;
 }

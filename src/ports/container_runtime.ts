@@ -63,6 +63,18 @@ export interface ContainerDetails extends ContainerSummary {
   pid: number;
 }
 
+/** A container event from the engine. */
+export interface RuntimeEvent {
+  /** Full container id. */
+  id: string;
+  /** Docker's action: create, start, die, stop, kill, oom, pause, unpause, destroy, health_status… */
+  action: string;
+  /** The container's labels (from the event's attributes). */
+  labels: Record<string, string>;
+  /** Milliseconds since the epoch. */
+  time: number;
+}
+
 /** A Docker engine. */
 export interface ContainerRuntime {
   info(): Promise<EngineInfo>;
@@ -79,6 +91,22 @@ export interface ContainerRuntime {
   /** Removes (force); a missing container is fine. */
   remove(id: string): Promise<void>;
   unpause(id: string): Promise<void>;
+  /**
+   * Streams container events whose labels include every `labels` pair, from now on, until
+   * `signal` aborts (resolves) or the stream breaks (rejects with `UnavailableError`). Callers
+   * reconnect with backoff and resync from `list` (events may have been missed meanwhile).
+   */
+  events(
+    labels: Record<string, string>,
+    onEvent: (event: RuntimeEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /**
+   * Follows a container's stdout and stderr from now on, calling `onLine` once per line
+   * (without the newline; lines longer than 4096 bytes are cut to 4096). Resolves when the
+   * stream ends (container gone) or `signal` aborts. Never busy-loops.
+   */
+  followLogs(id: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
   /** Whether the image exists on the engine. */
   hasImage(image: string): Promise<boolean>;
   close(): Promise<void>;

@@ -13,11 +13,13 @@ import { systemClock } from "../../src/domain/clock.ts";
 import { LABEL_SERVICE, LABEL_TEST_RUN } from "../../src/domain/model.ts";
 import { parseServiceDescriptor } from "../../src/config/documents.ts";
 import { testRunId } from "../helpers/env.ts";
+import { pickUsageReader } from "../helpers/agent.ts";
+import type { UsageReader } from "../../src/ports/usage_reader.ts";
 import { removeRunContainers, testRuntime } from "../helpers/docker.ts";
 
 const TOKEN = "s3cret-token";
 
-function makeAgent(store: ClusterStore, cluster: string, run: string) {
+function makeAgent(store: ClusterStore, cluster: string, run: string, usage: UsageReader) {
   return new Agent({
     identity: {
       cluster,
@@ -34,6 +36,7 @@ function makeAgent(store: ClusterStore, cluster: string, run: string) {
     etcdAddr: "http://127.0.0.1:2379",
     env: () => undefined,
     labels: { [LABEL_TEST_RUN]: run },
+    usage,
   });
 }
 
@@ -52,7 +55,8 @@ Deno.test("agent API: routes, errors, token, limits, reservations, adoption", as
       parseServiceDescriptor({ name: "ghost", image: "gru-test/missing-image" }, "ghost.json"),
     ],
   });
-  const agent = makeAgent(store, cluster, run);
+  const usage = await pickUsageReader();
+  const agent = makeAgent(store, cluster, run, usage);
   const app = createApi(agent, { token: () => TOKEN });
   const auth = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
   const command = (body: unknown, headers: Record<string, string> = auth) =>
@@ -128,7 +132,7 @@ Deno.test("agent API: routes, errors, token, limits, reservations, adoption", as
     });
 
     await t.step("a restarted agent adopts the containers it finds", async () => {
-      const again = makeAgent(store, cluster, run);
+      const again = makeAgent(store, cluster, run, usage);
       await again.instances.init();
       const adopted = again.instances.list("web");
       assert.equal(adopted.length, 2);
@@ -170,6 +174,7 @@ Deno.test("agent API: routes, errors, token, limits, reservations, adoption", as
     });
   } finally {
     await agent.stop();
+    await usage.close();
     await removeRunContainers(run);
     await store.kv.close();
   }

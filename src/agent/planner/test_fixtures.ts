@@ -51,7 +51,7 @@ export function descriptor(
 
 /** A policy rule over `cpu_avg` and the analytic `LOAD`. */
 export function rule(threshold: number, enable = true): PolicyRule {
-  return { enable, threshold, metrics: ["cpu_avg"], analytics: ["LOAD"] };
+  return { enable, threshold, metrics: ["cpu_avg"], analytics: ["LOAD"], dryRun: false };
 }
 
 /** A policy with the worked example's thresholds (scalein 0.3, scaleout 0.8, swap 0.6). */

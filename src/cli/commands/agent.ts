@@ -39,6 +39,7 @@ export function agentOptions(cmd: CommandUnknownOpts): CommandUnknownOpts {
     )
     .addOption(new Option("--ttl <seconds>", "node lease TTL").default("6"))
     .option("--dry-run", "plan and record decisions but execute nothing")
+    .option("--active", "start the autonomic loop at once (default: wait for `start agent`)")
     .addOption(
       new Option("--label <key=value...>", "extra label on every container this agent creates"),
     );
@@ -50,6 +51,7 @@ export interface RunFlags {
   docker?: string | undefined;
   ttl: string;
   dryRun?: boolean | undefined;
+  active?: boolean | undefined;
   label?: string[] | undefined;
 }
 
@@ -76,6 +78,7 @@ export function runOptionsFrom(
     docker: flags.docker,
     ttl,
     dryRun: flags.dryRun ?? false,
+    activate: flags.active ?? false,
     labels,
   };
 }

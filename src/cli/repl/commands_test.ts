@@ -42,6 +42,8 @@ interface Case {
   failing?: string[];
   /** GET answers: node → body of /services. */
   services?: Record<string, unknown>;
+  /** Other GET answers: node → path → body. */
+  answers?: Record<string, Record<string, unknown>>;
   /** Cluster after the lines. */
   after?: string | null;
   exit?: boolean;
@@ -164,7 +166,36 @@ const CASES: Case[] = [
     lines: ["show cluster c1"],
     err: [/Unknown "show" subject "cluster"/],
   },
-  { name: "show decisions", lines: ["show decisions n1"], out: "Decisions are not available yet" },
+  {
+    name: "show decisions of one node prints its latest decisions",
+    lines: ["show decisions n1"],
+    answers: {
+      n1: {
+        "/decisions?limit=10": [{
+          time: Date.UTC(2026, 0, 1, 12, 0, 1, 500),
+          chosen: { policy: "scaleout", targets: ["web"], weight: 0.8 },
+          outcome: "executed",
+          why: "scaleout web (weight 0.80)",
+        }, {
+          time: Date.UTC(2026, 0, 1, 12, 0, 2),
+          chosen: { policy: "noaction", targets: ["noservice"], weight: 0.9 },
+          outcome: "none",
+          why: "no action: the best other weight is 0.10",
+        }],
+      },
+    },
+    out: [
+      "NODE  TIME          POLICY    TARGETS  WEIGHT  OUTCOME   WHY",
+      "n1    12:00:01.500  scaleout  web      0.80    executed  scaleout web (weight 0.80)",
+      "n1    12:00:02.000  noaction  -        0.90    none      no action: the best other weight is 0.10",
+    ].join("\n"),
+  },
+  {
+    name: "show decisions reports an unreachable node and goes on",
+    lines: ["show decisions n1"],
+    out: "NODE  TIME  POLICY  TARGETS  WEIGHT  OUTCOME  WHY",
+    err: [/^Error: n1: no answer for/],
+  },
   // set
   {
     name: "set node is a usage error",
@@ -528,6 +559,11 @@ Deno.test("runReplLine() runs commands against the store and the agents", async 
         }
         for (const [n, body] of Object.entries(c.services ?? {})) {
           fake.answers.set(`${NODES.find((x) => x.name === n)!.address}/services`, body);
+        }
+        for (const [n, paths] of Object.entries(c.answers ?? {})) {
+          for (const [path, body] of Object.entries(paths)) {
+            fake.answers.set(`${NODES.find((x) => x.name === n)!.address}${path}`, body);
+          }
         }
         const { deps, output } = fakeDeps(fixture!, fake);
         const session = newSession(c.cluster === null ? undefined : c.cluster ?? "c1");

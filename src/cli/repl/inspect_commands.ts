@@ -9,7 +9,21 @@ import { ValidationError } from "../../domain/errors.ts";
 import { type ReplDeps, type ReplSession, requireSessionCluster } from "./session.ts";
 import { formatBytes, formatList, formatTable } from "./table.ts";
 import { usageError } from "./usage.ts";
-import { resolveNodes } from "./fanout.ts";
+import { agentFor, resolveNodes } from "./fanout.ts";
+
+/** The fields of an agent's decision record that `show decisions` prints. */
+interface DecisionRow {
+  time: number;
+  chosen: { policy: string; targets: string[]; weight: number };
+  outcome: string;
+  why: string;
+}
+
+function decisionRow(node: string, d: DecisionRow): string[] {
+  const time = new Date(d.time).toISOString().slice(11, 23);
+  const targets = d.chosen.policy === "noaction" ? "-" : d.chosen.targets.join("→");
+  return [node, time, d.chosen.policy, targets, d.chosen.weight.toFixed(2), d.outcome, d.why];
+}
 
 /**
  * `use <cluster>`: checks that the cluster exists and makes it current.
@@ -154,9 +168,23 @@ export async function showCommand(
   if (subject === "decisions") {
     if (args.length > 2) throw usageError("show", `Too many arguments to "show decisions"`);
     const cluster = requireSessionCluster(session);
-    const node = args[1];
-    if (node !== undefined) await resolveNodes(deps.store, { cluster, targets: [node] });
-    deps.output.out("Decisions are not available yet");
+    const nodes = await resolveNodes(deps.store, { cluster, targets: [args[1] ?? "all"] });
+    const agent = await agentFor(deps, cluster);
+    const rows: string[][] = [];
+    const failures: string[] = [];
+    await Promise.all(nodes.map(async (n) => {
+      try {
+        const list = await agent.get<DecisionRow[]>(n.config.address, "/decisions?limit=10");
+        for (const d of list ?? []) rows.push(decisionRow(n.config.name, d));
+      } catch (err) {
+        failures.push(`${n.config.name}: ${(err as Error).message}`);
+      }
+    }));
+    rows.sort((a, b) => a[1]!.localeCompare(b[1]!) || a[0]!.localeCompare(b[0]!));
+    deps.output.out(
+      formatTable(["NODE", "TIME", "POLICY", "TARGETS", "WEIGHT", "OUTCOME", "WHY"], rows),
+    );
+    for (const f of failures) deps.output.err(`Error: ${f}`);
     return;
   }
   if (subject !== "node") throw usageError("show", `Unknown "show" subject "${args[0]}"`);

@@ -1,0 +1,337 @@
+/**
+ * The autonomic loop: every `Autonomic.LoopTimeInterval` seconds while the agent is active,
+ *
+ * 1. **monitor**: take the monitor's snapshot (instances, usage over the window, user metrics);
+ * 2. **analyze**: compute each service's `cpu_avg`, `memory_avg` and analytics (unknown stays
+ *    unknown);
+ * 3. **plan**: weigh scale-out, scale-in, swap and no-action and let the strategy pick;
+ * 4. **execute**: unless dry-run or a guard (cooldown, stabilization) holds it back, carry the
+ *    chosen action out on this node, one action at a time; then make sure every base service
+ *    keeps its instances;
+ * 5. **record**: keep and log a decision record saying why.
+ *
+ * Ticks never overlap: a slow iteration delays the next one instead of running beside it.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { Clock } from "../domain/clock.ts";
+import type { Prng } from "../domain/random.ts";
+import { errorMessage } from "../domain/errors.ts";
+import type {
+  AgentConfig,
+  Analytic,
+  NodeConstraints,
+  PolicyConfig,
+  ServiceDescriptor,
+} from "../domain/model.ts";
+import type { InstanceManager } from "./instances.ts";
+import type { Monitor } from "./monitor/monitor.ts";
+import { analyzeService } from "./analyzer/analyze.ts";
+import { compileAnalytics, type CompiledAnalytics } from "./analyzer/expressions.ts";
+import { plan } from "./planner/plan.ts";
+import type { Candidate, PlannerInput } from "./planner/types.ts";
+import {
+  checkGuards,
+  newHistory,
+  noteScaleInWishes,
+  recordScaling,
+  type ScalingHistory,
+} from "./executor/guards.ts";
+import type {
+  ActionRecord,
+  CandidateRecord,
+  DecisionLog,
+  DecisionOutcome,
+  DecisionRecord,
+  ServiceInputs,
+} from "./decisions.ts";
+
+const log = getLogger(["gru", "agent", "loop"]);
+
+/** What the loop reads from the agent on every tick (so reloads apply at once). */
+export interface LoopState {
+  node: string;
+  config: AgentConfig;
+  policy: PolicyConfig;
+  services: ReadonlyMap<string, ServiceDescriptor>;
+  analytics: ReadonlyMap<string, Analytic>;
+  constraints: NodeConstraints;
+  /** The agent's `--dry-run` flag. */
+  dryRun: boolean;
+}
+
+/** Options of `AutonomicLoop`. */
+export interface LoopOptions {
+  state: () => LoopState;
+  monitor: Monitor;
+  instances: InstanceManager;
+  clock: Clock;
+  prng: Prng;
+  decisions: DecisionLog;
+}
+
+function toRecord(c: Candidate): CandidateRecord {
+  return {
+    policy: c.name,
+    targets: [...c.targets],
+    weight: Math.round(c.weight * 1e4) / 1e4,
+    reasons: [...c.reasons],
+  };
+}
+
+/** The loop. */
+export class AutonomicLoop {
+  #o: LoopOptions;
+  #history: ScalingHistory = newHistory();
+  #compiled: { source: ReadonlyMap<string, Analytic>; value: CompiledAnalytics } | undefined;
+  #abort: AbortController | undefined;
+  #task: Promise<void> | undefined;
+
+  constructor(options: LoopOptions) {
+    this.#o = options;
+  }
+
+  /** Whether the loop runs. */
+  get running(): boolean {
+    return this.#task !== undefined;
+  }
+
+  /** Starts ticking (the first tick comes at once). Idempotent. */
+  start(): void {
+    if (this.#task) return;
+    const abort = new AbortController();
+    this.#abort = abort;
+    this.#task = this.#run(abort.signal);
+  }
+
+  /** Stops ticking and waits for the current tick. Idempotent. */
+  async stop(): Promise<void> {
+    this.#abort?.abort(new Error("stopped"));
+    await this.#task?.catch(() => {});
+    this.#task = undefined;
+    this.#abort = undefined;
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const started = this.#o.clock.now();
+      try {
+        await this.tick();
+      } catch (err) {
+        log.error("Loop iteration failed: {error}", { error: errorMessage(err) });
+      }
+      const interval = this.#o.state().config.autonomic.loopTimeInterval * 1000;
+      const wait = Math.max(0, interval - (this.#o.clock.now() - started));
+      try {
+        await this.#o.clock.sleep(wait, signal);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  async #analytics(source: ReadonlyMap<string, Analytic>): Promise<CompiledAnalytics> {
+    if (this.#compiled?.source !== source) {
+      this.#compiled = { source, value: await compileAnalytics([...source.values()]) };
+    }
+    return this.#compiled.value;
+  }
+
+  /** Runs one iteration and returns its record. */
+  async tick(): Promise<DecisionRecord> {
+    const clock = this.#o.clock;
+    const st = this.#o.state();
+    const t0 = clock.now();
+
+    // 1. Monitor (one listing per tick, in case an event was missed).
+    await this.#o.monitor.refresh().catch((err) =>
+      log.warn("Cannot list containers: {error}", { error: errorMessage(err) })
+    );
+    const snap = this.#o.monitor.snapshot();
+    const t1 = clock.now();
+
+    // 2. Analyze.
+    const compiled = await this.#analytics(st.analytics);
+    const view = this.#o.instances.ledger.view();
+    const inputs: Record<string, ServiceInputs> = {};
+    const services: PlannerInput["services"] = {};
+    for (const [name, descriptor] of st.services) {
+      const mine = snap.instances.filter((i) => i.service === name);
+      const running = mine.filter((i) => i.phase === "running");
+      const pending = mine.filter((i) => i.phase === "pending");
+      const a = analyzeService({
+        service: descriptor,
+        instances: mine.map((i) => ({
+          id: i.id,
+          status: i.phase,
+          cpuCores: i.cpuCores,
+          memoryBytes: i.memoryBytes,
+          memoryLimit: i.memory,
+        })),
+        userMetrics: snap.userMetrics[name] ?? {},
+        compiled,
+        totalCpus: view.totalCpus,
+        totalMemory: view.totalMemory,
+      });
+      const ages = running.map((i) => i.sampleAgeMs).filter((x): x is number => x !== undefined);
+      inputs[name] = {
+        running: running.length,
+        pending: pending.length,
+        cpu_avg: a.base.cpu_avg,
+        memory_avg: a.base.memory_avg,
+        cpu_cores: a.base.cpu_cores,
+        analytics: a.user,
+        metrics: a.metrics,
+        dataAgeMs: ages.length ? Math.max(...ages) : undefined,
+        notes: a.reasons,
+      };
+      services[name] = {
+        descriptor,
+        local: { running: running.length, pending: pending.length },
+        cluster: {
+          base: { cpu_avg: a.base.cpu_avg, memory_avg: a.base.memory_avg },
+          user: a.user,
+          active: running.length + pending.length > 0,
+        },
+      };
+    }
+    const node = {
+      totalCpus: view.totalCpus,
+      freeCpus: view.freeCpus.length,
+      totalMemory: view.totalMemory,
+      freeMemory: Math.max(0, view.totalMemory - view.usedMemory),
+    };
+    const t2 = clock.now();
+
+    // 3. Plan.
+    const decision = plan({
+      services,
+      node: {
+        ...node,
+        baseServices: st.constraints.baseServices,
+        usedCores: view.reservations.flatMap((r) => r.cpus),
+      },
+      policy: st.policy,
+    }, { strategy: st.config.autonomic.plannerStrategy, prng: this.#o.prng });
+    const t3 = clock.now();
+
+    // 4. Execute.
+    const chosen = decision.chosen;
+    const a = st.config.autonomic;
+    noteScaleInWishes(this.#history, decision.candidates, t3);
+    const actions: ActionRecord[] = [];
+    let outcome: DecisionOutcome = "none";
+    let why = chosen.name === "noaction"
+      ? `no action: the best other weight is ${(1 - chosen.weight).toFixed(2)}`
+      : "";
+    const rule = chosen.name === "noaction" ? undefined : st.policy[chosen.name];
+    const dry = st.dryRun || a.dryRun || (rule?.dryRun ?? false);
+    if (chosen.name !== "noaction") {
+      const guard = checkGuards(chosen, this.#history, t3, {
+        scaleOutCooldownMs: a.scaleOutCooldown * 1000,
+        scaleInCooldownMs: a.scaleInCooldown * 1000,
+        scaleInStabilizationMs: a.scaleInStabilization * 1000,
+      });
+      if (!guard.ok) {
+        outcome = "blocked";
+        why = guard.reason;
+      } else if (dry) {
+        outcome = "dry-run";
+        why = `dry-run: would ${chosen.name} ${chosen.targets.join(" → ")}`;
+      } else {
+        outcome = "executed";
+        why = `${chosen.name} ${chosen.targets.join(" → ")} (weight ${chosen.weight.toFixed(2)})`;
+        for (const target of chosen.targets) {
+          const svc = st.services.get(target);
+          const acts = chosen.actions[target] ?? [];
+          if (!svc) continue;
+          const act = acts.includes("start") ? "start" : acts.includes("stop") ? "stop" : undefined;
+          if (!act) continue;
+          const r = await this.#act(svc, act, chosen.name);
+          actions.push(r);
+          if (!r.ok) {
+            outcome = "failed";
+            why = `${chosen.name} of ${target} failed: ${r.error}`;
+            break;
+          }
+        }
+        recordScaling(this.#history, chosen, clock.now());
+      }
+    }
+    if (!dry) actions.push(...await this.#keepBaseServices(st));
+    const t4 = clock.now();
+
+    // 5. Record.
+    const others = decision.candidates.filter((c) => c !== chosen && c.weight > 0);
+    const record: DecisionRecord = {
+      seq: this.#o.decisions.nextSeq(),
+      time: t0,
+      node: st.node,
+      strategy: decision.strategy,
+      draw: decision.draw,
+      inputs: {
+        services: inputs,
+        node,
+        usageSource: snap.usageSource,
+        eventsConnected: snap.eventsConnected,
+      },
+      candidates: decision.candidates.map(toRecord),
+      chosen: toRecord(chosen),
+      outcome,
+      why: others.length && outcome !== "none"
+        ? `${why}; not chosen: ${
+          others.map((c) => `${c.name} ${c.targets.join("→")} ${c.weight.toFixed(2)}`).join(", ")
+        }`
+        : why,
+      actions,
+      phasesMs: { monitor: t1 - t0, analyze: t2 - t1, plan: t3 - t2, execute: t4 - t3 },
+    };
+    this.#o.decisions.resize(a.decisionHistory);
+    this.#o.decisions.add(record);
+    const level = outcome === "executed" || outcome === "failed" || actions.length
+      ? "info"
+      : "debug";
+    log[level]("Decision {seq}: {policy} {targets} → {outcome}: {why}", {
+      seq: record.seq,
+      policy: chosen.name,
+      targets: chosen.targets.join(","),
+      outcome,
+      why: record.why,
+      weight: chosen.weight,
+      draw: decision.draw,
+      actions,
+    });
+    return record;
+  }
+
+  async #act(svc: ServiceDescriptor, act: "start" | "stop", why: string): Promise<ActionRecord> {
+    try {
+      const inst = act === "start"
+        ? await this.#o.instances.start(svc)
+        : await this.#o.instances.stop(svc);
+      await this.#o.monitor.refresh().catch(() => {});
+      return { service: svc.name, action: act, ok: true, instance: inst.name, why };
+    } catch (err) {
+      return { service: svc.name, action: act, ok: false, error: errorMessage(err), why };
+    }
+  }
+
+  /** Starts an instance of every base service that has fewer than it should keep here. */
+  async #keepBaseServices(st: LoopState): Promise<ActionRecord[]> {
+    const out: ActionRecord[] = [];
+    for (const name of st.constraints.baseServices) {
+      const svc = st.services.get(name);
+      if (!svc) continue;
+      const have = this.#o.instances.list(name).filter((i) => i.status !== "stopped").length;
+      const want = Math.max(1, svc.minInstances);
+      for (let i = have; i < want; i++) {
+        const r = await this.#act(svc, "start", `base service: ${have} of ${want} running`);
+        out.push(r);
+        if (!r.ok) break;
+      }
+    }
+    return out;
+  }
+}

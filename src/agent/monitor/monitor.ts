@@ -1,0 +1,311 @@
+/**
+ * The monitor: keeps instance state current from Docker events (reconnecting and resyncing when
+ * the stream drops, so a dockerd restart never kills the agent, §16 #4), samples each running
+ * container's CPU and memory on its own timer into time-based windows, follows container logs
+ * for `gru:` metric lines, and accepts the same metrics over HTTP. `snapshot()` gives the
+ * analyzer what it needs; missing data is `undefined`, never 0 (§16 #15).
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { ContainerRuntime } from "../../ports/container_runtime.ts";
+import type { UsageReader } from "../../ports/usage_reader.ts";
+import type { Clock } from "../../domain/clock.ts";
+import { errorMessage, ValidationError } from "../../domain/errors.ts";
+import { type Instance, LABEL_CLUSTER, LABEL_NODE } from "../../domain/model.ts";
+import type { InstanceManager } from "../instances.ts";
+import { CounterWindow, GaugeWindow, ValueWindow } from "./window.ts";
+import { parseGruLine } from "./log_line.ts";
+
+const log = getLogger(["gru", "agent", "monitor"]);
+
+/** Monitor settings, read on every use (they follow config reloads). */
+export interface MonitorSettings {
+  /** Window of the averages, in ms. */
+  windowMs: number;
+  /** How long a new instance stays pending, in ms. */
+  warmupMs: number;
+  /** Follow container logs for `gru:` lines. */
+  logReading: boolean;
+  /** Known service names (user metrics for others are dropped). */
+  services: ReadonlySet<string>;
+}
+
+/** Options of `Monitor`. */
+export interface MonitorOptions {
+  runtime: ContainerRuntime;
+  usage: UsageReader;
+  instances: InstanceManager;
+  clock: Clock;
+  cluster: string;
+  node: string;
+  settings: () => MonitorSettings;
+  /** Called after the instance list changed (start, die, destroy…). */
+  onChange?: () => void;
+  /** Sampling period in ms. @default 1000 */
+  sampleMs?: number;
+}
+
+/** One instance as the analyzer sees it. */
+export interface InstanceSnapshot extends Instance {
+  /** `pending` during warm-up. */
+  phase: "pending" | "running" | "stopped" | "paused";
+  /** Cores used over the window (idle time counted); undefined when unknown. */
+  cpuCores: number | undefined;
+  memoryBytes: number | undefined;
+  /** Age of the newest usage sample, ms. */
+  sampleAgeMs: number | undefined;
+}
+
+/** What the analyzer gets. */
+export interface MonitorSnapshot {
+  at: number;
+  instances: InstanceSnapshot[];
+  /** Service → metric → window mean (undefined when no value in the window). */
+  userMetrics: Record<string, Record<string, number | undefined>>;
+  /** Which usage reader is in use. */
+  usageSource: string;
+  /** Whether the Docker event stream is connected. */
+  eventsConnected: boolean;
+}
+
+interface Series {
+  cpu: CounterWindow;
+  mem: GaugeWindow;
+  lastAt: number;
+}
+
+/** The monitor. */
+export class Monitor {
+  #o: MonitorOptions;
+  #series = new Map<string, Series>();
+  #user = new Map<string, Map<string, ValueWindow>>();
+  #followers = new Map<string, AbortController>();
+  #abort = new AbortController();
+  #tasks = new Set<Promise<void>>();
+  #eventsConnected = false;
+  #refreshing: Promise<void> | undefined;
+  #refreshAgain = false;
+
+  constructor(options: MonitorOptions) {
+    this.#o = options;
+  }
+
+  /** Starts the event listener and the sampler. */
+  start(): void {
+    this.#tasks.add(this.#eventLoop());
+    this.#tasks.add(this.#sampleLoop());
+  }
+
+  /** Stops everything it started. */
+  async stop(): Promise<void> {
+    this.#abort.abort(new Error("stopped"));
+    for (const f of this.#followers.values()) f.abort();
+    this.#followers.clear();
+    await Promise.allSettled(this.#tasks);
+    await this.#refreshing?.catch(() => {});
+  }
+
+  /** Records user-metric values (from logs or HTTP). Throws on bad values. */
+  pushUserMetric(service: string, metric: string, values: number[], at = this.#o.clock.now()) {
+    if (!this.#o.settings().services.has(service)) {
+      throw new ValidationError(`Unknown service "${service}" for metric ${metric}`);
+    }
+    for (const v of values) {
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+        throw new ValidationError(
+          `Metric ${service}/${metric}: expected finite numbers >= 0, found ${JSON.stringify(v)}`,
+        );
+      }
+    }
+    let m = this.#user.get(service);
+    if (!m) this.#user.set(service, m = new Map());
+    let w = m.get(metric);
+    if (!w) m.set(metric, w = new ValueWindow());
+    for (const v of values) w.add(at, v);
+  }
+
+  /** Re-lists the instances (coalescing concurrent calls) and syncs followers. */
+  refresh(): Promise<void> {
+    if (this.#refreshing) {
+      this.#refreshAgain = true;
+      return this.#refreshing;
+    }
+    this.#refreshing = (async () => {
+      try {
+        do {
+          this.#refreshAgain = false;
+          await this.#o.instances.refresh();
+          this.#syncFollowers();
+        } while (this.#refreshAgain);
+        this.#o.onChange?.();
+      } finally {
+        this.#refreshing = undefined;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  /** The current view: instances with their usage, and user metrics over the window. */
+  snapshot(): MonitorSnapshot {
+    const now = this.#o.clock.now();
+    const s = this.#o.settings();
+    const instances = this.#o.instances.list().map((i): InstanceSnapshot => {
+      const series = this.#series.get(i.id);
+      const warm = now - i.startedAt >= s.warmupMs;
+      const phase = i.status === "running" ? (warm ? "running" : "pending") : i.status;
+      // Only samples after the warm-up count: a start-up spike never drives scaling.
+      const windowMs = Math.min(s.windowMs, Math.max(0, now - (i.startedAt + s.warmupMs)));
+      const cpu = series && phase === "running" ? series.cpu.rate(now, windowMs) : undefined;
+      const mem = series && phase === "running" ? series.mem.mean(now, s.windowMs) : undefined;
+      return {
+        ...i,
+        phase,
+        cpuCores: cpu?.value === undefined ? undefined : cpu.value / 1e9,
+        memoryBytes: mem?.value,
+        sampleAgeMs: series ? now - series.lastAt : undefined,
+      };
+    });
+    const userMetrics: Record<string, Record<string, number | undefined>> = {};
+    for (const [service, metrics] of this.#user) {
+      const out: Record<string, number | undefined> = {};
+      for (const [name, w] of metrics) out[name] = w.mean(now, s.windowMs).value;
+      userMetrics[service] = out;
+    }
+    return {
+      at: now,
+      instances,
+      userMetrics,
+      usageSource: this.#o.usage.kind,
+      eventsConnected: this.#eventsConnected,
+    };
+  }
+
+  /** Samples every running instance once. */
+  async sample(): Promise<void> {
+    const running = this.#o.instances.list().filter((i) => i.status === "running");
+    const live = new Set(running.map((i) => i.id));
+    for (const id of [...this.#series.keys()]) {
+      if (!live.has(id)) {
+        this.#series.delete(id);
+        this.#o.usage.forget(id);
+      }
+    }
+    await Promise.all(running.map(async (i) => {
+      const u = await this.#o.usage.read({ id: i.id, pid: i.pid ?? 0 }).catch(() => undefined);
+      if (!u) return;
+      let s = this.#series.get(i.id);
+      if (!s) {
+        this.#series.set(i.id, s = { cpu: new CounterWindow(), mem: new GaugeWindow(), lastAt: 0 });
+      }
+      if (u.cpuNs !== undefined) s.cpu.add(u.at, u.cpuNs);
+      if (u.memoryBytes !== undefined) s.mem.add(u.at, u.memoryBytes);
+      if (u.cpuNs !== undefined || u.memoryBytes !== undefined) s.lastAt = u.at;
+    }));
+  }
+
+  async #sampleLoop(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      try {
+        await this.sample();
+      } catch (err) {
+        log.debug("Sampling failed: {error}", { error: errorMessage(err) });
+      }
+      try {
+        await this.#o.clock.sleep(this.#o.sampleMs ?? 1000, signal);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  async #eventLoop(): Promise<void> {
+    const signal = this.#abort.signal;
+    const labels = { [LABEL_CLUSTER]: this.#o.cluster, [LABEL_NODE]: this.#o.node };
+    let backoff = 250;
+    while (!signal.aborted) {
+      try {
+        const stream = this.#o.runtime.events(labels, (e) => {
+          if (
+            ["start", "die", "destroy", "pause", "unpause", "stop", "kill", "oom"].includes(
+              e.action,
+            )
+          ) {
+            this.refresh().catch((err) =>
+              log.warn("Resync failed: {error}", { error: errorMessage(err) })
+            );
+          }
+        }, signal);
+        // Resync after (re)connecting: events may have been missed while away.
+        await this.refresh();
+        if (!this.#eventsConnected) log.info("Docker event stream connected");
+        this.#eventsConnected = true;
+        backoff = 250;
+        await stream;
+        if (signal.aborted) return;
+        throw new Error("event stream ended");
+      } catch (err) {
+        if (signal.aborted) return;
+        if (this.#eventsConnected) {
+          log.warn("Docker event stream lost ({error}); reconnecting", {
+            error: errorMessage(err),
+          });
+        }
+        this.#eventsConnected = false;
+        try {
+          await this.#o.clock.sleep(backoff, signal);
+        } catch {
+          return;
+        }
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+  }
+
+  #syncFollowers(): void {
+    const want = this.#o.settings().logReading;
+    const running = new Map(
+      this.#o.instances.list().filter((i) => i.status === "running").map((i) => [i.id, i]),
+    );
+    for (const [id, ctl] of this.#followers) {
+      if (!want || !running.has(id)) {
+        ctl.abort();
+        this.#followers.delete(id);
+      }
+    }
+    if (!want || this.#abort.signal.aborted) return;
+    for (const id of running.keys()) {
+      if (this.#followers.has(id)) continue;
+      const ctl = new AbortController();
+      this.#followers.set(id, ctl);
+      const task = this.#o.runtime.followLogs(id, (line) => this.#onLogLine(line), ctl.signal)
+        .catch((err) =>
+          log.debug("Log stream of {id} ended: {error}", {
+            id: id.slice(0, 12),
+            error: errorMessage(err),
+          })
+        )
+        .finally(() => {
+          if (this.#followers.get(id) === ctl) this.#followers.delete(id);
+          this.#tasks.delete(task);
+        });
+      this.#tasks.add(task);
+    }
+  }
+
+  #onLogLine(line: string): void {
+    const m = parseGruLine(line);
+    if (m === undefined) return;
+    if ("error" in m) {
+      log.debug("Ignored metric line: {error}", { error: m.error });
+      return;
+    }
+    try {
+      this.pushUserMetric(m.service, m.metric, [m.value]);
+    } catch (err) {
+      log.debug("Ignored metric line: {error}", { error: errorMessage(err) });
+    }
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * An in-process agent on the real Docker engine, over the embedded store, for loop tests.
+ *
+ * @module
+ */
+
+import { MemoryKvStore } from "../../src/adapters/memory/memory_kv_store.ts";
+import { ClusterStore } from "../../src/cluster/cluster_store.ts";
+import { Agent } from "../../src/agent/agent.ts";
+import { systemClock } from "../../src/domain/clock.ts";
+import { seededPrng } from "../../src/domain/random.ts";
+import { type ClusterDocs, LABEL_TEST_RUN } from "../../src/domain/model.ts";
+import { CgroupUsageReader } from "../../src/adapters/cgroup/cgroup_usage_reader.ts";
+import { DockerStatsUsageReader } from "../../src/adapters/docker/docker_stats_reader.ts";
+import { testRuntime } from "./docker.ts";
+import type { UsageReader } from "../../src/ports/usage_reader.ts";
+
+/** A running test agent and what it stands on. */
+export interface TestAgent {
+  agent: Agent;
+  store: ClusterStore;
+  usage: UsageReader;
+  close(): Promise<void>;
+}
+
+/** The usage reader the agent would pick: cgroup files when readable, else Docker stats. */
+export async function pickUsageReader(): Promise<UsageReader> {
+  return (await CgroupUsageReader.detect()) ??
+    new DockerStatsUsageReader(testRuntime().streamDocker);
+}
+
+/** Starts an agent of node `node` in cluster `cluster` with `docs` imported. */
+export async function startTestAgent(options: {
+  cluster: string;
+  node?: string;
+  run: string;
+  docs: ClusterDocs;
+  baseServices?: string[];
+  dryRun?: boolean;
+  store?: ClusterStore;
+  seed?: number;
+}): Promise<TestAgent> {
+  const store = options.store ?? new ClusterStore(await MemoryKvStore.open());
+  if ((await store.clusterUuid(options.cluster)) === undefined) {
+    await store.createCluster(options.cluster, { uuid: "c".repeat(32), token: "t" });
+  }
+  await store.importDocs(options.cluster, options.docs);
+  const usage = await pickUsageReader();
+  const agent = new Agent({
+    identity: {
+      cluster: options.cluster,
+      name: options.node ?? "n1",
+      uuid: "a".repeat(32),
+      address: "http://127.0.0.1:1",
+      hostIp: "127.0.0.1",
+    },
+    store,
+    runtime: testRuntime(),
+    usage,
+    clock: systemClock,
+    prng: seededPrng(options.seed ?? 42),
+    ttl: 5,
+    dryRun: options.dryRun ?? false,
+    etcdAddr: "http://127.0.0.1:2379",
+    env: () => undefined,
+    labels: { [LABEL_TEST_RUN]: options.run },
+    sampleMs: 250,
+  });
+  await agent.start();
+  if (options.baseServices) {
+    await agent.command({
+      name: "update",
+      target: "node-base-services",
+      object: options.baseServices,
+    });
+  }
+  return {
+    agent,
+    store,
+    usage,
+    close: async () => {
+      await agent.stop();
+      await usage.close();
+      if (!options.store) await store.kv.close();
+    },
+  };
+}
+
+/** Polls until `check` is true, or fails after `ms` with `describe()`. */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  ms: number,
+  describe: () => string,
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`Not reached within ${ms} ms: ${describe()}`);
+}
+
+/**
+ * Sends CPU-burning requests to every instance of a service until stopped: `workers`
+ * concurrent loops, each picking instances round-robin.
+ */
+export function loadGenerator(ports: () => number[], options: { workers: number; n: number }) {
+  let stopped = false;
+  let sent = 0;
+  const worker = async (w: number) => {
+    let i = w;
+    while (!stopped) {
+      const ps = ports();
+      if (ps.length === 0) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      const port = ps[i++ % ps.length]!;
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/cgi-bin/work?n=${options.n}`, {
+          signal: AbortSignal.timeout(10_000),
+        });
+        await res.body?.cancel();
+        sent++;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  };
+  const tasks = Array.from({ length: options.workers }, (_, w) => worker(w));
+  return {
+    get sent() {
+      return sent;
+    },
+    async stop() {
+      stopped = true;
+      await Promise.all(tasks);
+    },
+  };
+}
