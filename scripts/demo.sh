@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The README's demo: a one-node Gru cluster on this machine, managed by hand.
+# The README's demo: a one-node Gru cluster on this machine that autoscales by itself.
 #   bash scripts/demo.sh        install what is missing, start etcd/dockerd (reused if running),
-#                               create cluster "demo", import examples/demo, run an agent, start
-#                               the demo web service through `gru manage` and query it
+#                               create cluster "demo", import examples/demo, run an agent, make
+#                               `web` a base service, start the autonomic loop, then load `web`
+#                               with CPU-burning requests: Gru scales it out to its max (2) and,
+#                               once the load stops, back in to its min (1). Every decision and
+#                               its reasons are printed at the end.
 #   bash scripts/demo.sh down   stop the demo agent, remove the demo's containers and cluster
 # Idempotent: running it again reuses the cluster, the agent and what already runs.
 set -euo pipefail
@@ -15,7 +18,30 @@ port=${GRU_DEMO_PORT:-5055}
 gru() { deno run -A --quiet "$root/main.ts" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+web_ports() {
+  docker ps --filter "label=gru.cluster=$cluster" --filter label=gru.service=web --format '{{.Ports}}' |
+    sed -n 's/.*:\([0-9]*\)->80.*/\1/p'
+}
+web_count() { docker ps -q --filter "label=gru.cluster=$cluster" --filter label=gru.service=web | wc -l; }
+load_worker() {
+  while [ -f "$state/load.on" ]; do
+    for p in $(web_ports); do curl -s -m 5 "http://127.0.0.1:$p/cgi-bin/work?n=30000" >/dev/null || true; done
+  done
+}
+# Waits until `web` has $1 instances (at most $2 seconds), printing the count every second.
+watch_web() {
+  local want=$1 limit=$2 start=$SECONDS n
+  while :; do
+    n=$(web_count)
+    printf '  t=%3ss  web instances: %s\n' "$((SECONDS - start))" "$n"
+    [ "$n" -eq "$want" ] && return 0
+    [ $((SECONDS - start)) -ge "$limit" ] && { echo "  (not $want after ${limit}s)"; return 1; }
+    sleep 1
+  done
+}
+
 if [ "${1:-up}" = down ]; then
+  rm -f "$state/load.on"
   if [ -f "$state/agent.pid" ] && kill -0 "$(cat "$state/agent.pid")" 2>/dev/null; then
     kill -TERM "$(cat "$state/agent.pid")"; echo "stopped agent $(cat "$state/agent.pid")"
   fi
@@ -53,20 +79,35 @@ else
   echo "agent pid $(cat "$state/agent.pid"), log $state/agent.log"
 fi
 
-say "gru manage: list nodes, start the web service on demo1, list services"
-start_web="start service web node demo1"
-if [ -n "$(docker ps -q --filter "label=gru.cluster=$cluster" --filter label=gru.service=web)" ]; then
-  start_web="# web already runs: reusing it"
-fi
-printf 'use %s\nlist nodes\nset node demo1 base-services web\n%s\nlist services\n' \
-  "$cluster" "$start_web" | gru manage
+say "gru manage: list nodes, make web a base service, start the autonomic loop"
+printf 'use %s\nupdate all\nlist nodes\nset node demo1 base-services web\nstart agent demo1\nlist services\n' \
+  "$cluster" | gru manage
+echo "Waiting for the base service web to come up..."
+watch_web 1 30
 
-say "The web instance answers"
-hostport=$(docker ps --filter "label=gru.cluster=$cluster" --filter "label=gru.service=web" \
-  --format '{{.Ports}}' | head -1 | sed -n 's/.*:\([0-9]*\)->80.*/\1/p')
+say "Loading web with CPU-burning requests: Gru scales it out"
+touch "$state/load.on"
+workers=()
+for _ in 1 2 3 4; do load_worker & workers+=($!); done
+scaled_out=0
+watch_web 2 60 && scaled_out=1
+
+say "Load stopped: Gru scales web back in to its min"
+rm -f "$state/load.on"
+wait "${workers[@]}"
+scaled_in=0
+watch_web 1 90 && scaled_in=1
+
+say "Why: the agent's latest decisions (gru manage: show decisions demo1)"
+printf 'use %s\nshow decisions demo1\n' "$cluster" | gru manage | cut -c1-160
+hostport=$(web_ports | head -1)
 curl -fsS "http://127.0.0.1:$hostport/cgi-bin/work?n=50000"
-curl -fsS "http://127.0.0.1:$port/gru/v1/health"; echo
 
 say "Done"
 echo "Agent API: http://127.0.0.1:$port/gru/v1/services   REPL: ETCD_ADDR=$ETCD_ADDR deno task gru manage --cluster $cluster"
 echo "Tear down: bash scripts/demo.sh down"
+if [ "$scaled_out" = 1 ] && [ "$scaled_in" = 1 ]; then
+  echo "RESULT: web scaled out to 2 under load and back in to 1 after it"
+else
+  echo "RESULT: web did not scale as expected (see $state/agent.log)"; exit 1
+fi

@@ -274,3 +274,33 @@ Deno.test("a restarted agent keeps the same containers: no duplicates, no orphan
     await removeRunContainers(run);
   }
 });
+
+Deno.test("running instances are published under Discovery.AppRoot and withdrawn on stop", async () => {
+  const run = `${testRunId()}-disc`;
+  const d = docs({
+    service: {
+      Name: "web",
+      Image: "gru-demo/web",
+      DiscoveryPort: "80",
+      Configuration: { Ports: { "80": "29200-29209" }, StopTimeout: 1 },
+    },
+    policy: {},
+  });
+  d.config = parseAgentConfig({ Discovery: { AppRoot: "app/e2e/services", TTL: 2 } }, "c.json");
+  const t = await startTestAgent({ cluster: "disc", run, docs: d });
+  try {
+    const r = await t.agent.command({ name: "start", target: "service", object: "web" });
+    const inst = r.data as { id: string; ports: { host: number }[] };
+    const key = `/app/e2e/services/web/${inst.id}`;
+    await waitFor(
+      async () => (await t.store.kv.get(key)) === `127.0.0.1:${inst.ports[0]!.host}`,
+      10_000,
+      () => `no key ${key}`,
+    );
+    await t.agent.command({ name: "stop", target: "service", object: "web" });
+    await waitFor(async () => (await t.store.kv.get(key)) === undefined, 10_000, () => "kept");
+  } finally {
+    await t.close();
+    await removeRunContainers(run);
+  }
+});

@@ -167,6 +167,24 @@ Deno.test("agent API: routes, errors, token, limits, reservations, adoption", as
       assert.equal(cpu.status, 400);
     });
 
+    await t.step("POST /stats/user records values the monitor reports (§16 #14)", async () => {
+      const post = (body: unknown, path = "/gru/v1/stats/user/web/latency") =>
+        app.request(path, { method: "POST", headers: auth, body: JSON.stringify(body) });
+      assert.equal((await post({ values: [10, 30] })).status, 200);
+      assert.equal(agent.monitor.snapshot().userMetrics.web?.latency, 20);
+      const bad = await post({ values: [1, "x"] });
+      assert.equal(bad.status, 400);
+      assert.match((await bad.json()).error.message, /expected finite numbers >= 0/);
+      assert.equal((await post({ values: [Infinity] })).status, 400);
+      assert.equal((await post({ nope: 1 })).status, 400);
+      assert.equal((await post({ values: [1] }, "/gru/v1/stats/user/nope/latency")).status, 400);
+    });
+
+    await t.step("GET /decisions validates its limit", async () => {
+      assert.deepEqual(await (await app.request("/gru/v1/decisions")).json(), []);
+      assert.equal((await app.request("/gru/v1/decisions?limit=0")).status, 400);
+    });
+
     await t.step("unknown routes are JSON 404s", async () => {
       const res = await app.request("/gru/v1/nope");
       assert.equal(res.status, 404);
