@@ -61,6 +61,12 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
   const id = options.identity;
   const stop = new AbortController();
   const onSignal = () => stop.abort(new Error("signal"));
+  // Last resort: a stray rejection is logged, never allowed to end the daemon.
+  const onRejection = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    log.error("Unhandled rejection (please report): {error}", { error: errorMessage(e.reason) });
+  };
+  globalThis.addEventListener("unhandledrejection", onRejection);
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   const store = await openStore(options.store);
@@ -135,6 +141,7 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
+    globalThis.removeEventListener("unhandledrejection", onRejection);
     await store.kv.close();
   }
 }

@@ -14,6 +14,7 @@ import { CgroupUsageReader } from "../../src/adapters/cgroup/cgroup_usage_reader
 import { DockerStatsUsageReader } from "../../src/adapters/docker/docker_stats_reader.ts";
 import { testRuntime } from "./docker.ts";
 import type { UsageReader } from "../../src/ports/usage_reader.ts";
+import type { DockerRuntime } from "../../src/adapters/docker/docker_runtime.ts";
 
 /** A running test agent and what it stands on. */
 export interface TestAgent {
@@ -39,6 +40,7 @@ export async function startTestAgent(options: {
   dryRun?: boolean;
   store?: ClusterStore;
   seed?: number;
+  runtime?: DockerRuntime;
 }): Promise<TestAgent> {
   const store = options.store ?? new ClusterStore(await MemoryKvStore.open());
   if ((await store.clusterUuid(options.cluster)) === undefined) {
@@ -55,7 +57,7 @@ export async function startTestAgent(options: {
       hostIp: "127.0.0.1",
     },
     store,
-    runtime: testRuntime(),
+    runtime: options.runtime ?? testRuntime(),
     usage,
     clock: systemClock,
     prng: seededPrng(options.seed ?? 42),

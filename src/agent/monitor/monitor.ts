@@ -238,6 +238,8 @@ export class Monitor {
             );
           }
         }, signal);
+        // Awaited below; until then a failure must not go unhandled (it would end the process).
+        stream.catch(() => {});
         // Resync after (re)connecting: events may have been missed while away.
         await this.refresh();
         if (!this.#eventsConnected) log.info("Docker event stream connected");
