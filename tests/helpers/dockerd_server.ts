@@ -1,17 +1,26 @@
 /**
  * A private Docker engine for tests that restart it (the shared one must stay up): its own
- * socket, data and exec roots, no bridge and no iptables, with `gru-test/busybox` loaded.
+ * network namespace (two engines in one namespace fight over docker0), socket, data and exec
+ * roots, with `gru-test/busybox` loaded.
  *
  * @module
  */
 
+async function run(cmd: string, args: string[]): Promise<boolean> {
+  const r = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
+  return r.success;
+}
+
 /** A dockerd process the test owns. */
 export class DockerdServer {
   readonly dir: string;
+  /** The network namespace the engine runs in. */
+  readonly netns: string;
   #child: Deno.ChildProcess | undefined;
 
   private constructor(dir: string) {
     this.dir = dir;
+    this.netns = `gru-t${Deno.pid}-${Math.floor(Math.random() * 1e6).toString(36)}`;
   }
 
   /** The engine's unix socket path. */
@@ -22,6 +31,10 @@ export class DockerdServer {
   /** Starts an engine and loads the test image into it. */
   static async start(): Promise<DockerdServer> {
     const s = new DockerdServer(await Deno.makeTempDir({ prefix: "gru-dockerd-" }));
+    if (!await run("ip", ["netns", "add", s.netns])) {
+      throw new Error(`Cannot create network namespace ${s.netns}`);
+    }
+    await run("ip", ["netns", "exec", s.netns, "ip", "link", "set", "lo", "up"]);
     await s.restart();
     const save = new Deno.Command("docker", {
       args: ["save", "gru-test/busybox"],
@@ -40,8 +53,11 @@ export class DockerdServer {
 
   /** (Re)starts the engine on the same data and waits until it answers. */
   async restart(): Promise<void> {
-    this.#child = new Deno.Command("dockerd", {
+    // nsenter, not `ip netns exec`: the latter remounts /sys and dockerd then fails.
+    this.#child = new Deno.Command("nsenter", {
       args: [
+        `--net=/var/run/netns/${this.netns}`,
+        "dockerd",
         "--data-root",
         `${this.dir}/data`,
         "--exec-root",
@@ -50,8 +66,6 @@ export class DockerdServer {
         `${this.dir}/docker.pid`,
         "-H",
         `unix://${this.socket}`,
-        "--bridge=none",
-        "--iptables=false",
       ],
       stdin: "null",
       stdout: "null",
@@ -99,6 +113,7 @@ export class DockerdServer {
       }
     }
     await this.stop();
+    await run("ip", ["netns", "delete", this.netns]);
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 }
