@@ -22,6 +22,13 @@ export interface ServiceInputs {
   dataAgeMs: number | undefined;
   /** Why a figure is unknown. */
   notes: string[];
+  /** The service across the cluster (gossiped view, this node included). */
+  cluster?: {
+    nodes: number;
+    running: number;
+    pending: number;
+    cpu_avg: number | undefined;
+  } | undefined;
 }
 
 /** One container action taken (or attempted) in a loop. */

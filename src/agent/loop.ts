@@ -39,6 +39,8 @@ import {
   recordScaling,
   type ScalingHistory,
 } from "./executor/guards.ts";
+import { coordinate, coordinateStart } from "./executor/coordination.ts";
+import type { ClusterServiceView } from "./executor/coordination.ts";
 import type {
   ActionRecord,
   CandidateRecord,
@@ -62,9 +64,75 @@ export interface LoopState {
   dryRun: boolean;
 }
 
+/** What this node shares of one service. */
+export interface LocalServiceShare {
+  running: number;
+  pending: number;
+  cpu_avg?: number;
+  memory_avg?: number;
+  analytics: Record<string, number>;
+  cpuNumber: number;
+}
+
+/** What this node shares with the cluster on every loop. */
+export interface LocalShare {
+  active: boolean;
+  services: Record<string, LocalServiceShare>;
+  resources: { totalCpus: number; freeCpus: number; totalMemory: number; freeMemory: number };
+}
+
+/** A service as the whole cluster sees it (this node included). */
+export interface ClusterService extends ClusterServiceView {
+  cpu_avg?: number;
+  memory_avg?: number;
+  analytics: Record<string, number>;
+}
+
+/** The loop's window on the rest of the cluster (gossip); a lone node uses `soloCluster`. */
+export interface ClusterContext {
+  /** Publishes this node's share and returns the cluster's view of every service. */
+  update(local: LocalShare, now: number): Record<string, ClusterService>;
+  /** Records an action this node took, for the cluster-wide ledger. */
+  recordAction(service: string, action: "start" | "stop", reason: string, time: number): void;
+  /** Why this node considers itself cut off (no scale-in then), or undefined. */
+  partitioned(): string | undefined;
+}
+
+/** A cluster of one: the view is this node's own share. */
+export function soloCluster(self: string): ClusterContext {
+  let ledger: (ClusterServiceView["recentActions"][number] & { service: string })[] = [];
+  return {
+    update(local, now) {
+      ledger = ledger.filter((a) => now - a.time < 120_000);
+      const out: Record<string, ClusterService> = {};
+      for (const [name, s] of Object.entries(local.services)) {
+        const here = s.running + s.pending > 0;
+        out[name] = {
+          nodes: here ? [self] : [],
+          running: s.running,
+          pending: s.pending,
+          canHost: local.resources.freeCpus >= s.cpuNumber ? [self] : [],
+          recentActions: ledger.filter((a) => a.service === name)
+            .map(({ service: _, ...a }) => a),
+          ...(s.cpu_avg !== undefined ? { cpu_avg: s.cpu_avg } : {}),
+          ...(s.memory_avg !== undefined ? { memory_avg: s.memory_avg } : {}),
+          analytics: s.analytics,
+        };
+      }
+      return out;
+    },
+    recordAction(service, action, reason, time) {
+      ledger.unshift({ service, origin: self, action, time, reason });
+    },
+    partitioned: () => undefined,
+  };
+}
+
 /** Options of `AutonomicLoop`. */
 export interface LoopOptions {
   state: () => LoopState;
+  /** The cluster view. @default soloCluster(node) */
+  cluster?: ClusterContext;
   monitor: Monitor;
   instances: InstanceManager;
   clock: Clock;
@@ -89,8 +157,15 @@ export class AutonomicLoop {
   #abort: AbortController | undefined;
   #task: Promise<void> | undefined;
 
+  #cluster: ClusterContext | undefined;
+
   constructor(options: LoopOptions) {
     this.#o = options;
+    this.#cluster = options.cluster;
+  }
+
+  #ctx(node: string): ClusterContext {
+    return this.#cluster ??= soloCluster(node);
   }
 
   /** Whether the loop runs. */
@@ -203,6 +278,41 @@ export class AutonomicLoop {
       totalMemory: view.totalMemory,
       freeMemory: Math.max(0, view.totalMemory - view.usedMemory),
     };
+    const ctx = this.#ctx(st.node);
+    const share: LocalShare = { active: true, services: {}, resources: node };
+    for (const [name, i] of Object.entries(inputs)) {
+      const analytics: Record<string, number> = {};
+      for (const [k, v] of Object.entries(i.analytics)) if (v !== undefined) analytics[k] = v;
+      share.services[name] = {
+        running: i.running,
+        pending: i.pending,
+        ...(i.cpu_avg !== undefined ? { cpu_avg: i.cpu_avg } : {}),
+        ...(i.memory_avg !== undefined ? { memory_avg: i.memory_avg } : {}),
+        analytics,
+        cpuNumber: st.services.get(name)?.configuration.cpuNumber ?? 0,
+      };
+    }
+    const clusterView = ctx.update(share, clock.now());
+    const partitioned = ctx.partitioned();
+    for (const [name, s] of Object.entries(services)) {
+      const cv = clusterView[name];
+      if (!cv) continue;
+      // The cluster's value where some node knows it; this node's (maybe unknown) otherwise.
+      s.cluster = {
+        base: {
+          cpu_avg: cv.cpu_avg ?? s.cluster.base.cpu_avg,
+          memory_avg: cv.memory_avg ?? s.cluster.base.memory_avg,
+        },
+        user: { ...s.cluster.user, ...cv.analytics },
+        active: cv.nodes.length > 0,
+      };
+      inputs[name]!.cluster = {
+        nodes: cv.nodes.length,
+        running: cv.running,
+        pending: cv.pending,
+        cpu_avg: cv.cpu_avg,
+      };
+    }
     const t2 = clock.now();
 
     // 3. Plan.
@@ -234,9 +344,25 @@ export class AutonomicLoop {
         scaleInCooldownMs: a.scaleInCooldown * 1000,
         scaleInStabilizationMs: a.scaleInStabilization * 1000,
       });
+      const coord = guard.ok
+        ? coordinate({
+          chosen,
+          self: st.node,
+          now: t3,
+          prng: this.#o.prng,
+          cluster: clusterView,
+          services: st.services,
+          scaleOutCooldownMs: a.scaleOutCooldown * 1000,
+          scaleInCooldownMs: a.scaleInCooldown * 1000,
+          partitioned,
+        })
+        : undefined;
       if (!guard.ok) {
         outcome = "blocked";
         why = guard.reason;
+      } else if (coord && !coord.ok) {
+        outcome = "blocked";
+        why = coord.reason;
       } else if (dry) {
         outcome = "dry-run";
         why = `dry-run: would ${chosen.name} ${chosen.targets.join(" → ")}`;
@@ -260,7 +386,13 @@ export class AutonomicLoop {
         recordScaling(this.#history, chosen, clock.now());
       }
     }
-    if (!dry) actions.push(...await this.#keepBaseServices(st));
+    if (!dry) {
+      actions.push(...await this.#keepBaseServices(st));
+      actions.push(...await this.#keepClusterMin(st, clusterView, clock.now(), actions));
+    }
+    for (const act of actions) {
+      if (act.ok) ctx.recordAction(act.service, act.action, act.why, clock.now());
+    }
     const t4 = clock.now();
 
     // 5. Record.
@@ -316,6 +448,46 @@ export class AutonomicLoop {
     } catch (err) {
       return { service: svc.name, action: act, ok: false, error: errorMessage(err), why };
     }
+  }
+
+  /**
+   * Starts one instance of a service that has fewer than `MinInstances` cluster-wide (for
+   * example after a node died), when this node can host it and wins the coordination gate.
+   */
+  async #keepClusterMin(
+    st: LoopState,
+    view: Record<string, ClusterService>,
+    now: number,
+    done: readonly ActionRecord[],
+  ): Promise<ActionRecord[]> {
+    const out: ActionRecord[] = [];
+    for (const [name, svc] of st.services) {
+      const cv = view[name];
+      // Actions taken earlier in this loop are not in the view yet.
+      const delta = done.filter((a) => a.ok && a.service === name)
+        .reduce((n, a) => n + (a.action === "start" ? 1 : -1), 0);
+      if (!cv || svc.minInstances <= 0) continue;
+      if (cv.running + cv.pending + delta >= svc.minInstances) continue;
+      if (!this.#o.instances.ledger.canHost(svc).ok) continue;
+      const c = coordinateStart(name, {
+        self: st.node,
+        now,
+        prng: this.#o.prng,
+        cluster: view,
+        services: st.services,
+        scaleOutCooldownMs: st.config.autonomic.scaleOutCooldown * 1000,
+        scaleInCooldownMs: st.config.autonomic.scaleInCooldown * 1000,
+      });
+      if (!c.ok) continue;
+      out.push(
+        await this.#act(
+          svc,
+          "start",
+          `cluster min: ${cv.running + cv.pending} of ${svc.minInstances} instances`,
+        ),
+      );
+    }
+    return out;
   }
 
   /** Starts an instance of every base service that has fewer than it should keep here. */
