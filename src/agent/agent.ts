@@ -31,6 +31,9 @@ import { Monitor } from "./monitor/monitor.ts";
 import { AutonomicLoop } from "./loop.ts";
 import { DecisionLog, type DecisionRecord } from "./decisions.ts";
 import { Discovery } from "./discovery.ts";
+import { Membership } from "./membership.ts";
+import { Gossiper, type GossipTransport } from "./gossiper.ts";
+import type { LocalShare } from "./loop.ts";
 
 const log = getLogger(["gru", "agent"]);
 
@@ -67,6 +70,8 @@ export interface AgentOptions {
   activate?: boolean;
   /** Sampling period of the monitor, ms. @default 1000 */
   sampleMs?: number;
+  /** How to reach peers for gossip; without it the agent plans as a cluster of one. */
+  gossip?: GossipTransport | undefined;
 }
 
 /** A service with this node's instances. */
@@ -115,6 +120,8 @@ export class Agent {
   readonly loop: AutonomicLoop;
   readonly decisions = new DecisionLog(100);
   readonly discovery: Discovery;
+  readonly membership: Membership;
+  readonly gossiper: Gossiper | undefined;
 
   constructor(options: AgentOptions) {
     this.#o = options;
@@ -149,7 +156,29 @@ export class Agent {
       }),
       onChange: () => this.#syncDiscovery(),
     });
+    this.membership = new Membership({
+      store: options.store,
+      cluster: options.identity.cluster,
+      clock: options.clock,
+    });
+    this.gossiper = options.gossip
+      ? new Gossiper({
+        self: options.identity.name,
+        cluster: options.identity.cluster,
+        clock: options.clock,
+        prng: options.prng ?? Math.random,
+        membership: this.membership,
+        transport: options.gossip,
+        settings: () => ({
+          intervalMs: this.#config.communication.loopTimeInterval * 1000,
+          maxFriends: this.#config.communication.maxFriends,
+        }),
+        registered: () => this.#registration.registered,
+        fallbackShare: () => this.#fallbackShare(),
+      })
+      : undefined;
     this.loop = new AutonomicLoop({
+      cluster: this.gossiper,
       state: () => ({
         node: this.identity.name,
         config: this.#config,
@@ -217,8 +246,38 @@ export class Agent {
     await Promise.allSettled([this.#tryLoadDocs(), this.#tryInitDocker()]);
     this.#registration.start();
     this.monitor.start();
+    this.membership.start();
+    this.gossiper?.start();
     this.#background = this.#retryLoop();
     if (this.#o.activate) await this.#setActive(true);
+  }
+
+  /** This node's share from instance counts only (used while the loop is off). */
+  #fallbackShare(): LocalShare {
+    const v = this.instances.ledger.view();
+    const now = this.#o.clock.now();
+    const warmupMs = this.#config.autonomic.warmup * 1000;
+    const services: LocalShare["services"] = {};
+    for (const [name, svc] of this.#services) {
+      const mine = this.instances.list(name).filter((i) => i.status === "running");
+      const pending = mine.filter((i) => now - i.startedAt < warmupMs).length;
+      services[name] = {
+        running: mine.length - pending,
+        pending,
+        analytics: {},
+        cpuNumber: svc.configuration.cpuNumber,
+      };
+    }
+    return {
+      active: this.#active,
+      services,
+      resources: {
+        totalCpus: v.totalCpus,
+        freeCpus: v.freeCpus.length,
+        totalMemory: v.totalMemory,
+        freeMemory: Math.max(0, v.totalMemory - v.usedMemory),
+      },
+    };
   }
 
   #syncDiscovery(): void {
@@ -244,6 +303,8 @@ export class Agent {
     if (this.#active) await this.#setActive(false).catch(() => {});
     await this.loop.stop();
     await this.#background?.catch(() => {});
+    await this.gossiper?.stop();
+    await this.membership.stop();
     await this.monitor.stop();
     await this.discovery.close().catch(() => {});
     await this.#registration.stop();

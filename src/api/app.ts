@@ -16,6 +16,8 @@
  * | POST   | /gru/v1/commands                       | §12.1 command `{Name, Target, Object}` (token) |
  * | GET    | /gru/v1/decisions?limit=N              | the latest decision records, newest last |
  * | POST   | /gru/v1/stats/user/{service}/{metric}  | record metric values `{"values": [..]}` (token) |
+ * | POST   | /gru/v1/gossip                         | push-pull gossip exchange (token)     |
+ * | GET    | /gru/v1/gossip                         | this node's gossiped view and counters |
  * | GET    | /gru/v1/policies, /gru/v1/actions      | the original's static lists           |
  *
  * @module
@@ -28,6 +30,7 @@ import { timeout } from "hono/timeout";
 import { UnauthorizedError, ValidationError } from "../domain/errors.ts";
 import type { Agent } from "../agent/agent.ts";
 import { errorResponse } from "./errors.ts";
+import { parseGossipMessage } from "../agent/gossip/types.ts";
 import { type AgentCommand, API_PREFIX, TOKEN_HEADER } from "./protocol.ts";
 
 /** What the API needs of the agent. */
@@ -44,6 +47,8 @@ export type AgentHandle = Pick<
   | "instances"
   | "decisionsList"
   | "monitor"
+  | "gossiper"
+  | "membership"
 >;
 
 /** Options of `createApi`. */
@@ -206,6 +211,23 @@ export function createApi(agent: AgentHandle, options: ApiOptions): Hono {
     return c.json({
       ok: true,
       message: `Recorded ${values.length} values of ${service}/${metric}`,
+    });
+  });
+
+  api.post("/gossip", requireToken, async (c) => {
+    const g = agent.gossiper;
+    if (!g) throw new ValidationError("Gossip is off on this agent");
+    return c.json(g.receive(parseGossipMessage(await jsonBody(c))));
+  });
+
+  api.get("/gossip", (c) => {
+    const g = agent.gossiper;
+    return c.json({
+      self: agent.identity.name,
+      members: [...agent.membership.nodes.keys()],
+      entries: g ? g.view.entries() : [],
+      stats: g?.stats,
+      partitioned: g?.partitioned(),
     });
   });
 

@@ -15,6 +15,9 @@ import { resolveDockerUrl } from "../adapters/docker/docker_url.ts";
 import { DockerStatsUsageReader } from "../adapters/docker/docker_stats_reader.ts";
 import { CgroupUsageReader } from "../adapters/cgroup/cgroup_usage_reader.ts";
 import type { UsageReader } from "../ports/usage_reader.ts";
+import type { GossipTransport } from "../agent/gossiper.ts";
+import { parseGossipMessage } from "../agent/gossip/types.ts";
+import { AgentClient } from "../api/client.ts";
 import { systemClock } from "../domain/clock.ts";
 import { errorMessage, NotFoundError, UnavailableError } from "../domain/errors.ts";
 import type { AgentConfig } from "../domain/model.ts";
@@ -81,6 +84,11 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
         ? { ca: await readPem(tls.ca), cert: await readPem(tls.cert), key: await readPem(tls.key) }
         : undefined,
     });
+    let token = await store.token(id.cluster).catch(() => undefined);
+    const gossip: GossipTransport = async (address, message, timeoutMs) => {
+      const client = new AgentClient({ token, timeoutMs });
+      return parseGossipMessage(await client.request(address, "POST", "/gossip", message));
+    };
     // Cgroup files when the agent runs beside the engine; else the streamed stats API.
     const local = runtime.endpointIsLocal
       ? await CgroupUsageReader.detect().catch(() => undefined)
@@ -105,8 +113,8 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
       labels: options.labels,
       usage,
       activate: options.activate,
+      gossip,
     });
-    let token = await store.token(id.cluster).catch(() => undefined);
     const app = createApi(agent, { token: () => token });
     const server = Deno.serve({
       hostname: options.listen,

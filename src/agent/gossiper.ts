@@ -1,0 +1,218 @@
+/**
+ * Gossip between agents: every `Communication.LoopTimeInterval` seconds, push-pull with up to
+ * `MaxFriends` random live peers (membership from the etcd watch), exchanging versioned
+ * per-node shares (services, resources, recent actions). Each exchange has a timeout, so a hung
+ * or dead peer never stalls a round (§16 #33). The merged view feeds the loop through the
+ * `ClusterContext` it implements.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { Clock } from "../domain/clock.ts";
+import type { Prng } from "../domain/random.ts";
+import { errorMessage, ValidationError } from "../domain/errors.ts";
+import type { Membership } from "./membership.ts";
+import type { ClusterContext, ClusterService, LocalShare } from "./loop.ts";
+import { GossipView } from "./gossip/view.ts";
+import { pickFriends } from "./gossip/friends.ts";
+import { aggregateServices } from "./gossip/aggregate.ts";
+import type { GossipMessage, LedgerAction, NodeShare } from "./gossip/types.ts";
+
+const log = getLogger(["gru", "agent", "gossip"]);
+
+/** Sends a message to a peer and returns its reply. */
+export type GossipTransport = (
+  address: string,
+  message: GossipMessage,
+  timeoutMs: number,
+) => Promise<GossipMessage>;
+
+/** Gossip settings, read every round. */
+export interface GossipSettings {
+  intervalMs: number;
+  maxFriends: number;
+}
+
+/** Options of `Gossiper`. */
+export interface GossiperOptions {
+  self: string;
+  cluster: string;
+  clock: Clock;
+  prng: Prng;
+  membership: Membership;
+  transport: GossipTransport;
+  settings: () => GossipSettings;
+  /** Whether this node is registered in etcd now. */
+  registered: () => boolean;
+  /** This node's share when the loop has not published one lately (loop inactive). */
+  fallbackShare: () => LocalShare;
+}
+
+/** Counters for /metrics and tests. */
+export interface GossipStats {
+  rounds: number;
+  exchanges: number;
+  failures: number;
+  received: number;
+  /** Friends reached / asked in the last round. */
+  lastReached: number;
+  lastAsked: number;
+}
+
+/** The gossip participant of one agent. */
+export class Gossiper implements ClusterContext {
+  readonly view: GossipView;
+  readonly stats: GossipStats = {
+    rounds: 0,
+    exchanges: 0,
+    failures: 0,
+    received: 0,
+    lastReached: 0,
+    lastAsked: 0,
+  };
+  #o: GossiperOptions;
+  #ledger: LedgerAction[] = [];
+  #lastPublish = 0;
+  #abort = new AbortController();
+  #task: Promise<void> | undefined;
+  #recentReach: { reached: number; asked: number }[] = [];
+
+  constructor(options: GossiperOptions) {
+    this.#o = options;
+    // Dead nodes leave with their etcd lease (membership); the age limit is a backstop for
+    // entries that stop being refreshed while etcd cannot be read.
+    this.view = new GossipView({ self: options.self, maxAgeMs: 60_000 });
+  }
+
+  /** Starts the rounds. */
+  start(): void {
+    this.#task ??= this.#run();
+  }
+
+  /** Stops the rounds. */
+  async stop(): Promise<void> {
+    this.#abort.abort(new Error("stopped"));
+    await this.#task?.catch(() => {});
+  }
+
+  #publish(local: LocalShare, now: number): NodeShare {
+    this.#ledger = this.#ledger.filter((a) => now - a.time < 120_000);
+    this.#lastPublish = now;
+    return this.view.publish({
+      time: now,
+      active: local.active,
+      services: local.services,
+      resources: local.resources,
+      actions: [...this.#ledger],
+    });
+  }
+
+  /** Publishes this node's share (called by the loop) and returns the cluster view. */
+  update(local: LocalShare, now: number): Record<string, ClusterService> {
+    this.#publish(local, now);
+    this.view.expire(now, this.#live());
+    return aggregateServices(this.view.entries());
+  }
+
+  /** Adds an action of this node to its ledger. */
+  recordAction(service: string, action: "start" | "stop", reason: string, time: number): void {
+    this.#ledger.unshift({ service, action, time, reason: reason.slice(0, 200) });
+  }
+
+  /** Why this node should not scale in: etcd unreachable, or most peers unreachable. */
+  partitioned(): string | undefined {
+    if (!this.#o.registered()) return "this node cannot reach etcd";
+    const asked = this.#recentReach.reduce((s, r) => s + r.asked, 0);
+    const reached = this.#recentReach.reduce((s, r) => s + r.reached, 0);
+    if (asked >= 2 && reached * 2 < asked) {
+      return `reached only ${reached} of ${asked} peers in the last rounds`;
+    }
+    return undefined;
+  }
+
+  #live(): ReadonlySet<string> | undefined {
+    const m = this.#o.membership;
+    return m.healthy ? new Set(m.nodes.keys()) : undefined;
+  }
+
+  /** Handles a peer's push: merges its entries and replies with ours (push-pull). */
+  receive(message: GossipMessage): GossipMessage {
+    if (message.cluster !== this.#o.cluster) {
+      throw new ValidationError(
+        `Gossip for cluster "${message.cluster}" reached a node of cluster "${this.#o.cluster}"`,
+      );
+    }
+    this.stats.received++;
+    const now = this.#o.clock.now();
+    this.view.merge(message.entries, now);
+    return { cluster: this.#o.cluster, from: this.#o.self, entries: this.view.entries() };
+  }
+
+  /** One round: expire, publish, exchange with up to MaxFriends random peers. */
+  async round(): Promise<void> {
+    const now = this.#o.clock.now();
+    const settings = this.#o.settings();
+    this.view.expire(now, this.#live());
+    if (now - this.#lastPublish > 2 * settings.intervalMs) {
+      this.#publish(this.#o.fallbackShare(), now);
+    }
+    const peers = [...this.#o.membership.nodes.values()].filter((n) =>
+      n.config.name !== this.#o.self
+    );
+    this.stats.rounds++;
+    if (peers.length === 0) {
+      this.#noteReach(0, 0);
+      return;
+    }
+    const names = pickFriends(peers.map((p) => p.config.name), settings.maxFriends, this.#o.prng);
+    const byName = new Map(peers.map((p) => [p.config.name, p]));
+    const message: GossipMessage = {
+      cluster: this.#o.cluster,
+      from: this.#o.self,
+      entries: this.view.entries(),
+    };
+    const timeout = Math.max(200, Math.min(2000, settings.intervalMs));
+    const results = await Promise.allSettled(names.map(async (name) => {
+      const peer = byName.get(name)!;
+      const reply = await this.#o.transport(peer.config.address, message, timeout);
+      this.view.merge(reply.entries, this.#o.clock.now());
+    }));
+    let reached = 0;
+    results.forEach((r, i) => {
+      this.stats.exchanges++;
+      if (r.status === "fulfilled") reached++;
+      else {
+        this.stats.failures++;
+        log.debug("Gossip with {peer} failed: {error}", {
+          peer: names[i],
+          error: errorMessage(r.reason),
+        });
+      }
+    });
+    this.#noteReach(reached, names.length);
+  }
+
+  #noteReach(reached: number, asked: number) {
+    this.stats.lastReached = reached;
+    this.stats.lastAsked = asked;
+    this.#recentReach.push({ reached, asked });
+    if (this.#recentReach.length > 3) this.#recentReach.shift();
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      try {
+        await this.round();
+      } catch (err) {
+        log.warn("Gossip round failed: {error}", { error: errorMessage(err) });
+      }
+      try {
+        await this.#o.clock.sleep(this.#o.settings().intervalMs, signal);
+      } catch {
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Gossip between real agent processes over real HTTP (one engine, real etcd): views converge
+ * within a few rounds, a dead node's entry leaves with its lease, and gossip without the
+ * cluster token is refused.
+ */
+
+import assert from "node:assert/strict";
+import { gru, GruProcess } from "../helpers/gru_process.ts";
+import { etcdEndpoints, testRunId } from "../helpers/env.ts";
+import { removeRunContainers } from "../helpers/docker.ts";
+import { waitFor } from "../helpers/agent.ts";
+import { EtcdKvStore } from "../../src/adapters/etcd/etcd_kv_store.ts";
+import { LABEL_TEST_RUN } from "../../src/domain/model.ts";
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+interface GossipState {
+  self: string;
+  members: string[];
+  entries: { origin: string; version: number }[];
+  stats: { rounds: number; exchanges: number; failures: number };
+}
+
+async function gossipOf(port: number): Promise<GossipState> {
+  const res = await fetch(`http://127.0.0.1:${port}/gru/v1/gossip`);
+  return await res.json();
+}
+
+Deno.test("gossip: views converge, dead nodes expire, no token no gossip", async () => {
+  const run = testRunId();
+  const cluster = `gossip-${run}`;
+  const env = { ETCD_ADDR: etcdEndpoints().join(",") };
+  const tmp = await Deno.makeTempDir({ prefix: "gru-gossip-" });
+  const agents: GruProcess[] = [];
+  const ports = [freePort(), freePort(), freePort()];
+  try {
+    assert.equal((await gru(["create", cluster], { env })).code, 0);
+    await Deno.mkdir(`${tmp}/conf`);
+    await Deno.writeTextFile(
+      `${tmp}/conf/config.json`,
+      JSON.stringify({ Communication: { LoopTimeInterval: 0.5, MaxFriends: 1 } }),
+    );
+    const imp = await gru(["config", "import", cluster, `${tmp}/conf`], { env });
+    assert.equal(imp.code, 0, imp.stderr);
+    for (const [i, port] of ports.entries()) {
+      agents.push(
+        new GruProcess([
+          "agent",
+          "--cluster",
+          cluster,
+          "--name",
+          `g${i + 1}`,
+          "--address",
+          "127.0.0.1",
+          "--port",
+          String(port),
+          "--listen",
+          "127.0.0.1",
+          "--state",
+          `${tmp}/g${i + 1}.json`,
+          "--ttl",
+          "2",
+          "--label",
+          `${LABEL_TEST_RUN}=${run}`,
+        ], env),
+      );
+    }
+    // With one friend per round, every view holds all three nodes within a few rounds.
+    await waitFor(
+      async () => {
+        const views = await Promise.all(ports.map((p) => gossipOf(p).catch(() => undefined)));
+        return views.every((v) => v?.entries.length === 3);
+      },
+      30_000,
+      () => agents.map((a) => a.log.slice(-500)).join("\n---\n"),
+    );
+    const v1 = await gossipOf(ports[0]!);
+    assert.deepEqual(v1.entries.map((e) => e.origin).sort(), ["g1", "g2", "g3"]);
+    assert.ok(v1.stats.exchanges > 0);
+
+    const body = JSON.stringify({ cluster, from: "intruder", entries: [] });
+    const anon = await fetch(`http://127.0.0.1:${ports[0]}/gru/v1/gossip`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    assert.equal(anon.status, 401);
+    await anon.body?.cancel();
+
+    const kv = await EtcdKvStore.connect({ endpoints: etcdEndpoints() });
+    const token = await kv.get(`/gru/${cluster}/token`);
+    await kv.close();
+    const other = await fetch(`http://127.0.0.1:${ports[0]}/gru/v1/gossip`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ cluster: "elsewhere", from: "x", entries: [] }),
+    });
+    assert.equal(other.status, 400);
+    await other.body?.cancel();
+
+    await agents[2]!.stop("SIGKILL");
+    await waitFor(
+      async () => {
+        const views = await Promise.all(ports.slice(0, 2).map(gossipOf));
+        return views.every((v) => !v.entries.some((e) => e.origin === "g3"));
+      },
+      15_000,
+      () => "g3 still in a view",
+    );
+  } finally {
+    for (const a of agents) await a.stop("SIGKILL");
+    await removeRunContainers(run);
+    const kv = await EtcdKvStore.connect({ endpoints: etcdEndpoints() });
+    await kv.deletePrefix(`/gru/${cluster}/`).finally(() => kv.close());
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
