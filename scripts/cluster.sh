@@ -129,11 +129,14 @@ kill_ns() {
 # --- down -----------------------------------------------------------------------------------------
 
 node_indexes() {
-  # every node any earlier run may have left: namespaces, pid files, state dirs, veths
+  # every node any earlier run may have left: namespaces, pid files, veths, and (unless called
+  # with "live") state dirs
+  local live=${1:-}
   {
     ip netns list 2>/dev/null | awk '{print $1}' | sed -n 's/^gn\([0-9]\+\)$/\1/p'
     for f in "$RUN"/gn*.pid "$RUN"/gn*-agent.pid "$RUN"/gn*-dockerd.pid "$STATE"/gn*/; do
       [ -e "$f" ] || continue
+      [ "$live" = live ] && [ -d "$f" ] && continue
       basename "$f" | sed -n 's/^gn\([0-9]\+\)\(-agent\|-dockerd\)\?\(\.pid\)\?$/\1/p'
     done
     ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: gn\([0-9]\+\)-h[@:].*/\1/p'
@@ -218,7 +221,7 @@ cmd_down() {
   rm -rf "$STATE/etcd" "$STATE/images.tar" "$STATE/harness.env"
   rm -f "$RUN/etcd.pid"
   rmdir "$RUN" 2>/dev/null || true
-  log "down: nodes ${idx[*]:-none} removed"
+  log "down: everything removed (node slots checked: ${idx[*]:-none})"
 }
 
 # --- up -------------------------------------------------------------------------------------------
@@ -253,6 +256,8 @@ cmd_up() {
   [ -d "$config" ] || die "no config directory $config"
   config=$(cd "$config" && pwd)
   local t0=$SECONDS i
+  up_done=0
+  trap '[ "$up_done" = 1 ] || log "up failed: what started is left for inspection (logs in $STATE/gn<i>); remove it with: bash scripts/cluster.sh down"' EXIT
 
   cmd_down
   for c in ip nsenter dockerd docker etcd curl iptables deno; do
@@ -348,6 +353,7 @@ cmd_up() {
     wait_until 60 "agent gn$i" agent_healthy "$i" || { tail -20 "$STATE/gn$i/agent.log" >&2; exit 1; }
   done
 
+  up_done=1
   log "up: $n nodes in $((SECONDS - t0))s"
   echo "Gru harness cluster \"$cluster\" is up ($n nodes, config $config)."
   printf '  %-5s %-12s %-28s %s\n' node address api docker
@@ -366,7 +372,7 @@ cmd_up() {
 
 cmd_status() {
   local idx i pid
-  mapfile -t idx < <(node_indexes)
+  mapfile -t idx < <(node_indexes live)
   [ -f "$STATE/harness.env" ] && sed 's/^/  /' "$STATE/harness.env"
   if pid=$(pid_of "$RUN/etcd.pid" "$STATE/etcd"); then
     echo "etcd      pid $pid  $ETCD_URL  $(etcd_healthy && echo healthy || echo unhealthy)"
