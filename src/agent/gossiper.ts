@@ -77,6 +77,9 @@ export class Gossiper implements ClusterContext {
   #abort = new AbortController();
   #task: Promise<void> | undefined;
   #recentReach: { reached: number; asked: number }[] = [];
+  #lastLocal: LocalShare | undefined;
+  #inRound = false;
+  #again = false;
 
   constructor(options: GossiperOptions) {
     this.#o = options;
@@ -97,6 +100,7 @@ export class Gossiper implements ClusterContext {
   }
 
   #publish(local: LocalShare, now: number): NodeShare {
+    this.#lastLocal = structuredClone(local);
     this.#ledger = this.#ledger.filter((a) => now - a.time < 120_000);
     this.#lastPublish = now;
     return this.view.publish({
@@ -115,9 +119,30 @@ export class Gossiper implements ClusterContext {
     return aggregateServices(this.view.entries());
   }
 
-  /** Adds an action of this node to its ledger. */
+  /**
+   * Adds an action of this node to its ledger and spreads it at once (an extra round), so
+   * peers see the cluster cooldown before their next loop rather than after a gossip interval.
+   */
   recordAction(service: string, action: "start" | "stop", reason: string, time: number): void {
     this.#ledger.unshift({ service, action, time, reason: reason.slice(0, 200) });
+    if (this.#lastLocal) {
+      const local = this.#lastLocal;
+      const s = local.services[service];
+      if (s && action === "start") s.pending++;
+      this.#publish(local, this.#o.clock.now());
+    }
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#abort.signal.aborted || !this.#task) return;
+    if (this.#inRound) {
+      this.#again = true;
+      return;
+    }
+    this.round().catch((err) =>
+      log.debug("Extra gossip round failed: {error}", { error: errorMessage(err) })
+    );
   }
 
   /** Why this node should not scale in: etcd unreachable, or most peers unreachable. */
@@ -129,6 +154,12 @@ export class Gossiper implements ClusterContext {
       return `reached only ${reached} of ${asked} peers in the last rounds`;
     }
     return undefined;
+  }
+
+  /** Live nodes (etcd) whose share has not reached this node yet. */
+  unknownPeers(): string[] {
+    const held = new Set(this.view.origins());
+    return [...this.#o.membership.nodes.keys()].filter((n) => n !== this.#o.self && !held.has(n));
   }
 
   #live(): ReadonlySet<string> | undefined {
@@ -145,12 +176,31 @@ export class Gossiper implements ClusterContext {
     }
     this.stats.received++;
     const now = this.#o.clock.now();
+    // Reply with what we held before the merge: the sender needs none of its own entries back.
+    const sent = new Map(message.entries.map((e) => [e.origin, e.version]));
+    const reply = this.view.entries().filter((e) => (sent.get(e.origin) ?? -1) < e.version);
     this.view.merge(message.entries, now);
-    return { cluster: this.#o.cluster, from: this.#o.self, entries: this.view.entries() };
+    return { cluster: this.#o.cluster, from: this.#o.self, entries: reply };
   }
 
   /** One round: expire, publish, exchange with up to MaxFriends random peers. */
   async round(): Promise<void> {
+    if (this.#inRound) {
+      this.#again = true;
+      return;
+    }
+    this.#inRound = true;
+    try {
+      do {
+        this.#again = false;
+        await this.#round();
+      } while (this.#again && !this.#abort.signal.aborted);
+    } finally {
+      this.#inRound = false;
+    }
+  }
+
+  async #round(): Promise<void> {
     const now = this.#o.clock.now();
     const settings = this.#o.settings();
     this.view.expire(now, this.#live());

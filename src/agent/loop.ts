@@ -96,6 +96,8 @@ export interface ClusterContext {
   recordAction(service: string, action: "start" | "stop", reason: string, time: number): void;
   /** Why this node considers itself cut off (no scale-in then), or undefined. */
   partitioned(): string | undefined;
+  /** Live nodes (etcd) whose share is not in the view yet. */
+  unknownPeers(): string[];
 }
 
 /** A cluster of one: the view is this node's own share. */
@@ -125,6 +127,7 @@ export function soloCluster(self: string): ClusterContext {
       ledger.unshift({ service, origin: self, action, time, reason });
     },
     partitioned: () => undefined,
+    unknownPeers: () => [],
   };
 }
 
@@ -294,6 +297,7 @@ export class AutonomicLoop {
     }
     const clusterView = ctx.update(share, clock.now());
     const partitioned = ctx.partitioned();
+    const unknownPeers = ctx.unknownPeers();
     for (const [name, s] of Object.entries(services)) {
       const cv = clusterView[name];
       if (!cv) continue;
@@ -355,6 +359,7 @@ export class AutonomicLoop {
           scaleOutCooldownMs: a.scaleOutCooldown * 1000,
           scaleInCooldownMs: a.scaleInCooldown * 1000,
           partitioned,
+          unknownPeers,
         })
         : undefined;
       if (!guard.ok) {
@@ -388,7 +393,11 @@ export class AutonomicLoop {
     }
     if (!dry) {
       actions.push(...await this.#keepBaseServices(st));
-      actions.push(...await this.#keepClusterMin(st, clusterView, clock.now(), actions));
+      // Cluster-wide floors wait for a complete view: a node that has not heard from every
+      // live peer yet cannot tell whether they already started the missing instances.
+      if (unknownPeers.length === 0) {
+        actions.push(...await this.#keepClusterMin(st, clusterView, clock.now(), actions));
+      }
     }
     for (const act of actions) {
       if (act.ok) ctx.recordAction(act.service, act.action, act.why, clock.now());

@@ -12,7 +12,8 @@
  *    one when another node stopped or started one within `ScaleInCooldown`.
  * 3. **Probabilistic gate** (as in DEPAS). Of the `m` nodes that could take the action — nodes
  *    with room for one more instance for a scale-out, nodes running the service for a
- *    scale-in — each acts with probability `1/m`. In expectation one node acts per loop; the
+ *    scale-in, plus live nodes whose share has not arrived yet — each acts with probability
+ *    `1/m`. In expectation one node acts per loop; the
  *    cluster cooldown then holds the others back while the new instance's effect shows.
  * 4. **Partition safety.** A node that cannot see etcd or most of its peers never scales in;
  *    it keeps its local guarantees (base services, min instances).
@@ -48,6 +49,11 @@ export interface CoordinationInput {
   scaleInCooldownMs: number;
   /** Why this node considers itself partitioned, if it does. */
   partitioned?: string | undefined;
+  /**
+   * Live nodes (from etcd) whose share has not reached this node yet: they might act too, so
+   * the gate counts them.
+   */
+  unknownPeers?: readonly string[] | undefined;
 }
 
 /** The verdict, with the draw when the gate was used. */
@@ -107,7 +113,12 @@ export function coordinateStart(
       }`,
     };
   }
-  return gate(input.prng, view.canHost, input.self, `start ${service}`);
+  return gate(
+    input.prng,
+    [...view.canHost, ...input.unknownPeers ?? []],
+    input.self,
+    `start ${service}`,
+  );
 }
 
 /** Checks a scale-in of `service` against the cluster view. */
@@ -138,7 +149,12 @@ export function coordinateStop(
       } ${service} ${ago(input.now - recent.time)}`,
     };
   }
-  return gate(input.prng, view.nodes, input.self, `stop ${service}`);
+  return gate(
+    input.prng,
+    [...view.nodes, ...input.unknownPeers ?? []],
+    input.self,
+    `stop ${service}`,
+  );
 }
 
 /** Checks the chosen candidate (scale-out, scale-in or swap) against the cluster view. */

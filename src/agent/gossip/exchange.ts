@@ -3,8 +3,8 @@
  * layer only moves the messages (`POST /gru/v1/gossip`, request body → reply body).
  *
  * 1. The initiator builds a request (`gossipRequest`) and sends it to a friend.
- * 2. The friend checks it (`parseGossipMessage` first), merges its entries and answers
- *    (`answerGossip`).
+ * 2. The friend checks it (`parseGossipMessage` first), answers with what the initiator lacks
+ *    and merges the request's entries (`answerGossip`).
  * 3. The initiator merges the reply (`acceptReply`).
  *
  * Two modes:
@@ -59,8 +59,29 @@ function checkCluster(message: GossipMessage, cluster: string): void {
 }
 
 /**
- * Handles a friend's (validated) request: merges its entries, then answers with everything
- * newer than its digest (all entries when it sent none).
+ * The reply to a friend's (validated) request, without merging it: every entry held that is
+ * newer than the request's digest (all entries when it sent none). Entries the request carries
+ * are never needed back, so the reply is built from the state before the merge.
+ *
+ * @param view This agent's view (not modified).
+ * @param request The parsed request.
+ * @param options This agent's cluster.
+ * @returns The reply.
+ * @throws {ValidationError} when the request is for another cluster.
+ */
+export function replyTo(
+  view: GossipView,
+  request: GossipMessage,
+  options: { cluster: string },
+): GossipMessage {
+  checkCluster(request, options.cluster);
+  const entries = request.digest === undefined ? view.entries() : view.newerThan(request.digest);
+  return { cluster: options.cluster, from: view.self, entries };
+}
+
+/**
+ * Handles a friend's (validated) request: builds the reply (`replyTo`), then merges the
+ * request's entries.
  *
  * @param view This agent's view.
  * @param request The parsed request.
@@ -73,10 +94,9 @@ export function answerGossip(
   request: GossipMessage,
   options: { cluster: string; now: number },
 ): { reply: GossipMessage; updated: string[] } {
-  checkCluster(request, options.cluster);
+  const reply = replyTo(view, request, options);
   const { updated } = view.merge(request.entries, options.now);
-  const entries = request.digest === undefined ? view.entries() : view.newerThan(request.digest);
-  return { reply: { cluster: options.cluster, from: view.self, entries }, updated };
+  return { reply, updated };
 }
 
 /**

@@ -1,20 +1,28 @@
 /**
  * A seeded, in-process gossip simulation: N agents, each with a `GossipView`, exchange over a
- * fake transport that counts the JSON bytes of every message (request and reply). It measures
- * how many rounds it takes until every view holds every origin, then how many rounds a single
- * update (one agent publishing a new version) takes to reach every view.
+ * fake transport that counts the JSON bytes of every message (request and reply). Phases:
  *
- * Model: rounds are asynchronous, as with unsynchronised timers: each round the agents act one
- * after another in a fresh random order, each picking `maxFriends` random peers (among all the
- * others) and doing one push-pull exchange with each; an exchange sees the effects of the earlier
- * ones in the same round. No agent fails and membership is static, so nothing expires. The
- * clock advances `intervalMs` per round.
+ * 1. **converge**: every agent publishes its share at round 0; rounds until every view holds
+ *    every origin;
+ * 2. **settle**: `pushWindowRounds + 1` rounds with no change; the last one gives the idle
+ *    traffic (nothing new anywhere);
+ * 3. **update**: one agent publishes a new version; rounds until every view holds it;
+ * 4. **steady**: `steadyRounds` rounds in which each agent republishes with probability
+ *    `1 / publishEveryRounds` at the start of each round (an autonomic loop slower than the gossip
+ *    interval); gives the traffic and the freshness of a working cluster.
+ *
+ * Model: synchronous rounds (the textbook model): each round every agent picks `maxFriends`
+ * random peers among all the others and does one push-pull exchange with each; every message of a
+ * round is built from the views as they were at the start of the round, and all merges happen at
+ * its end. Real agents run unsynchronised timers, so news can travel two hops within a round; the
+ * figures are therefore slightly pessimistic. No agent fails and membership is static, so nothing
+ * expires. The clock advances `intervalMs` per round.
  *
  * @module
  */
 
 import { type Prng, seededPrng } from "../../domain/random.ts";
-import { acceptReply, answerGossip, type GossipMode, gossipRequest } from "./exchange.ts";
+import { acceptReply, type GossipMode, gossipRequest, replyTo } from "./exchange.ts";
 import { pickFriends } from "./friends.ts";
 import { type GossipMessage, type NodeShare, parseGossipMessage } from "./types.ts";
 import { GossipView } from "./view.ts";
@@ -26,14 +34,18 @@ export interface SimulationOptions {
   /** Friends per agent per round (>= 1). */
   maxFriends: number;
   seed: number;
-  /** Give up after this many rounds, per phase (default 100). */
+  /** Give up after this many rounds, in the converge and in the update phase (default 100). */
   maxRounds?: number;
   /** Exchange mode (default `full`: every message carries every entry held). */
   mode?: GossipMode;
   /** Gossip interval, ms: the clock's step per round (default 1000). */
   intervalMs?: number;
-  /** `delta` only: rounds during which a newly accepted entry is pushed (default 2). */
+  /** `delta` only: rounds during which a newly accepted entry is pushed (default 1: the next round). */
   pushWindowRounds?: number;
+  /** Rounds of the steady phase (default 10; 0 skips it). */
+  steadyRounds?: number;
+  /** Steady phase: an agent republishes every this many rounds on average (default 5). */
+  publishEveryRounds?: number;
   /**
    * Send every message as real JSON (stringify, parse, `parseGossipMessage`) instead of
    * computing its size from cached entry sizes. Same results, much slower (default false).
@@ -41,20 +53,26 @@ export interface SimulationOptions {
   wire?: boolean;
 }
 
-/** What `simulate` measured. */
+/** What `simulate` measured. Bytes per agent per round = bytes sent (= received, on average). */
 export interface SimulationResult {
   /** Rounds until every view held every origin (`maxRounds` if it never did). */
   rounds: number;
   converged: boolean;
-  /** Bytes sent per agent per round until convergence (= bytes received, on average). */
+  /** Bytes per agent per round until convergence. */
   bytesPerAgentPerRound: number;
   /** Bytes of every message until convergence. */
   totalBytes: number;
+  /** Bytes per agent per round when nothing changes. */
+  idleBytesPerAgentPerRound: number;
   /** After convergence: rounds until one agent's new version reached every view. */
   updateRounds: number;
   updateConverged: boolean;
-  /** Bytes sent per agent per round while the update spread. */
+  /** Bytes per agent per round while the update spread. */
   updateBytesPerAgentPerRound: number;
+  /** Bytes per agent per round in the steady phase. */
+  steadyBytesPerAgentPerRound: number;
+  /** End of the steady phase: the fraction of (view, origin) pairs holding the newest version. */
+  steadyFreshness: number;
 }
 
 const CLUSTER = "sim";
@@ -124,7 +142,7 @@ class ByteCounter {
  * Runs the simulation.
  *
  * @param options Agents, friends, seed and limits.
- * @returns Rounds and bytes of both phases.
+ * @returns Rounds and bytes of every phase.
  * @throws {RangeError} when `agents` < 2, `maxFriends` < 1 or `maxRounds` < 1.
  */
 export function simulate(options: SimulationOptions): SimulationResult {
@@ -134,73 +152,111 @@ export function simulate(options: SimulationOptions): SimulationResult {
   if (!(maxRounds >= 1)) throw new RangeError("maxRounds must be >= 1");
   const mode = options.mode ?? "full";
   const intervalMs = options.intervalMs ?? 1000;
-  const pushWindowMs = (options.pushWindowRounds ?? 2) * intervalMs;
+  const pushWindowRounds = options.pushWindowRounds ?? 1;
+  const pushWindowMs = pushWindowRounds * intervalMs;
+  const publishEvery = options.publishEveryRounds ?? 5;
   const prng = seededPrng(options.seed);
   const counter = new ByteCounter();
+  const cluster = { cluster: CLUSTER };
 
   const names = Array.from({ length: n }, (_, i) => `agent-${String(i).padStart(4, "0")}`);
-  const index = new Map(names.map((name, i) => [name, i]));
-  const views = names.map((self) =>
-    new GossipView({ self, maxAgeMs: 3_600_000, initialVersion: T0 })
-  );
+  const views = names.map((self) => new GossipView({ self, maxAgeMs: 3_600_000 }));
   for (const view of views) view.publish(shareOf(prng, T0));
+  const viewOf = new Map(views.map((view) => [view.self, view]));
 
-  /** The fake transport: one message one way, returned as the receiver sees it. */
+  /** The fake transport: one message one way, as the receiver sees it, and its size. */
   const send = (message: GossipMessage): { message: GossipMessage; bytes: number } => {
     if (options.wire !== true) return { message, bytes: counter.size(message) };
     const json = JSON.stringify(message);
     return { message: parseGossipMessage(JSON.parse(json)), bytes: utf8Length(json) };
   };
 
-  const exchange = (from: GossipView, to: GossipView, now: number): number => {
-    const request = send(gossipRequest(from, { cluster: CLUSTER, now, mode, pushWindowMs }));
-    const { reply } = answerGossip(to, request.message, { cluster: CLUSTER, now });
-    const answer = send(reply);
-    acceptReply(from, answer.message, { cluster: CLUSTER, now });
-    return request.bytes + answer.bytes;
-  };
-
   let round = 0;
+  const clock = () => T0 + round * intervalMs;
+  /** One synchronous round; returns the bytes sent. */
   const runRound = (): number => {
     round++;
-    const now = T0 + round * intervalMs;
-    let bytes = 0;
-    for (const name of pickFriends(names, Infinity, prng)) {
-      const self = index.get(name) as number;
-      const peers = names.filter((_, j) => j !== self);
+    const now = clock();
+    const exchanges = [];
+    for (const [i, from] of views.entries()) {
+      // Synchronous round: the request is the same for every friend of this agent.
+      const request = send(gossipRequest(from, { ...cluster, now, mode, pushWindowMs }));
+      const peers = names.filter((_, j) => j !== i);
       for (const friend of pickFriends(peers, options.maxFriends, prng)) {
-        const other = views[index.get(friend) as number] as GossipView;
-        bytes += exchange(views[self] as GossipView, other, now);
+        const to = viewOf.get(friend) as GossipView;
+        exchanges.push({ from, to, request, reply: send(replyTo(to, request.message, cluster)) });
       }
+    }
+    let bytes = 0;
+    for (const { from, to, request, reply } of exchanges) {
+      to.merge(request.message.entries, now);
+      acceptReply(from, reply.message, { ...cluster, now });
+      bytes += request.bytes + reply.bytes;
     }
     return bytes;
   };
 
-  const phase = (done: () => boolean) => {
+  const phase = (done: () => boolean, limit: number) => {
     let rounds = 0;
     let bytes = 0;
-    while (!done() && rounds < maxRounds) {
+    while (!done() && rounds < limit) {
       bytes += runRound();
       rounds++;
     }
     return { rounds, bytes, converged: done() };
   };
-
-  const first = phase(() => views.every((v) => v.size === n));
-  let second = { rounds: 0, bytes: 0, converged: false };
-  if (first.converged) {
-    const source = views[0] as GossipView;
-    const update = source.publish(shareOf(prng, T0 + round * intervalMs));
-    second = phase(() => views.every((v) => v.get(update.origin)?.version === update.version));
-  }
   const perAgentRound = (bytes: number, rounds: number) => rounds > 0 ? bytes / (n * rounds) : 0;
-  return {
-    rounds: first.rounds,
-    converged: first.converged,
-    bytesPerAgentPerRound: perAgentRound(first.bytes, first.rounds),
-    totalBytes: first.bytes,
-    updateRounds: second.rounds,
-    updateConverged: second.converged,
-    updateBytesPerAgentPerRound: perAgentRound(second.bytes, second.rounds),
+
+  const result: SimulationResult = {
+    rounds: 0,
+    converged: false,
+    bytesPerAgentPerRound: 0,
+    totalBytes: 0,
+    idleBytesPerAgentPerRound: 0,
+    updateRounds: 0,
+    updateConverged: false,
+    updateBytesPerAgentPerRound: 0,
+    steadyBytesPerAgentPerRound: 0,
+    steadyFreshness: 0,
   };
+
+  const first = phase(() => views.every((v) => v.size === n), maxRounds);
+  result.rounds = first.rounds;
+  result.converged = first.converged;
+  result.bytesPerAgentPerRound = perAgentRound(first.bytes, first.rounds);
+  result.totalBytes = first.bytes;
+  if (!first.converged) return result;
+
+  let idle = 0;
+  for (let r = 0; r <= pushWindowRounds; r++) idle = runRound();
+  result.idleBytesPerAgentPerRound = perAgentRound(idle, 1);
+
+  const update = (views[0] as GossipView).publish(shareOf(prng, clock()));
+  const second = phase(
+    () => views.every((v) => v.get(update.origin)?.version === update.version),
+    maxRounds,
+  );
+  result.updateRounds = second.rounds;
+  result.updateConverged = second.converged;
+  result.updateBytesPerAgentPerRound = perAgentRound(second.bytes, second.rounds);
+
+  const steadyRounds = options.steadyRounds ?? 10;
+  if (steadyRounds > 0) {
+    let bytes = 0;
+    for (let r = 0; r < steadyRounds; r++) {
+      for (const view of views) {
+        if (prng() < 1 / publishEvery) view.publish(shareOf(prng, clock()));
+      }
+      bytes += runRound();
+    }
+    result.steadyBytesPerAgentPerRound = perAgentRound(bytes, steadyRounds);
+    let fresh = 0;
+    for (const view of views) {
+      for (const origin of views) {
+        if (view.get(origin.self)?.version === origin.get(origin.self)?.version) fresh++;
+      }
+    }
+    result.steadyFreshness = fresh / (n * n);
+  }
+  return result;
 }

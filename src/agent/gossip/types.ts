@@ -122,13 +122,12 @@ function count(): z.ZodNumber {
     .min(0, { error: "expected a whole number >= 0" });
 }
 
-/** A record with bounded, non-empty keys; `__proto__` is refused (it would not survive). */
+/**
+ * A record with at most `max` non-empty, bounded keys. `__proto__` is refused: zod would drop it
+ * silently.
+ */
 function boundedRecord<T extends z.ZodType>(value: T, max: number, what: string) {
-  return z.record(
-    name().refine((k) => k !== "__proto__", { error: "reserved key" }),
-    value,
-    { error: "expected an object" },
-  ).check((ctx) => {
+  const record = z.record(name(), value, { error: "expected an object" }).check((ctx) => {
     if (Object.keys(ctx.value).length > max) {
       ctx.issues.push({
         code: "custom",
@@ -137,6 +136,18 @@ function boundedRecord<T extends z.ZodType>(value: T, max: number, what: string)
       });
     }
   });
+  return z.unknown().check((ctx) => {
+    if (
+      typeof ctx.value === "object" && ctx.value !== null && Object.hasOwn(ctx.value, "__proto__")
+    ) {
+      ctx.issues.push({
+        code: "custom",
+        message: "reserved key",
+        input: ctx.value,
+        path: ["__proto__"],
+      });
+    }
+  }).pipe(record);
 }
 
 function boundedArray<T extends z.ZodType>(item: T, max: number, what: string) {
@@ -186,13 +197,20 @@ const gossipMessageSchema = z.strictObject({
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-/** `$.entries[0].services["my-svc"].running`. */
+const MAX_SEGMENT = 64;
+
+/** `$.entries[0].services["my-svc"].running`; a key longer than 64 characters is cut (`…`). */
 function jsonPath(path: readonly PropertyKey[]): string {
   let out = "$";
   for (const segment of path) {
-    if (typeof segment === "number") out += `[${segment}]`;
-    else if (typeof segment === "string" && IDENTIFIER.test(segment)) out += `.${segment}`;
-    else out += `[${JSON.stringify(String(segment))}]`;
+    if (typeof segment === "number") {
+      out += `[${segment}]`;
+      continue;
+    }
+    const key = String(segment);
+    if (key.length > MAX_SEGMENT) out += `[${JSON.stringify(key.slice(0, MAX_SEGMENT) + "…")}]`;
+    else if (IDENTIFIER.test(key)) out += `.${key}`;
+    else out += `[${JSON.stringify(key)}]`;
   }
   return out;
 }
@@ -227,7 +245,7 @@ function problemsOf(error: z.ZodError): GossipProblem[] {
  */
 export function parseGossipMessage(input: unknown): GossipMessage {
   const result = gossipMessageSchema.safeParse(input);
-  if (result.success) return result.data as GossipMessage;
+  if (result.success) return result.data;
   const problems = problemsOf(result.error);
   const first = problems[0] ?? { path: "$", message: "invalid" };
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : "";

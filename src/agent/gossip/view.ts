@@ -7,9 +7,13 @@
  * - **Newest version wins.** Per origin, an entry replaces the held one only if its version is
  *   higher; a tie keeps the held one. Versions only ever grow, so merging is idempotent,
  *   commutative and associative: every view converges on the same entries.
+ * - **Versions survive restarts.** `publish` uses max(previous version + 1, the share's `time`):
+ *   strictly increasing, and a restarted agent (whose counter starts afresh) still outranks its
+ *   previous life, and any tombstone of it, at once, as long as its clock has moved forward.
  * - **Self is authoritative.** Entries claiming to come from this node are never merged; a
- *   higher version of them (a previous life of this node, before a restart) only raises the
- *   version the next `publish` uses, so the new life's shares win everywhere.
+ *   higher version of them (a previous life of this node, with a clock that was ahead) only
+ *   raises the version the next `publish` uses, so the new life's shares win everywhere (unless
+ *   it is more than a day ahead of this node's clock: then it is corrupt and ignored).
  * - **Ages are by receive time.** Clocks differ between nodes, so an entry's age is measured
  *   from when this node accepted it (`receivedAt`), not from the origin's `time`. An entry not
  *   replaced by a newer version within `maxAgeMs` is dropped by `expire`; so is an entry whose
@@ -33,12 +37,10 @@ export interface GossipViewOptions {
   self: string;
   /** How long an entry lives without being replaced by a newer version, ms (> 0). */
   maxAgeMs: number;
-  /**
-   * The version the first `publish` must exceed (default 0). Pass the boot time in ms so that
-   * a restarted agent's shares outrank those of its previous life at once.
-   */
-  initialVersion?: number;
 }
+
+/** How far (ms) a version of self seen in gossip may be ahead of this node's clock. */
+const SELF_VERSION_SLACK = 86_400_000;
 
 interface Held {
   share: NodeShare;
@@ -51,19 +53,18 @@ export class GossipView {
   readonly #maxAgeMs: number;
   #own: Held | undefined;
   /** The version the next publish must exceed. */
-  #floor: number;
+  #floor = 0;
   readonly #others = new Map<string, Held>();
   readonly #tombstones = new Map<string, { version: number; until: number }>();
 
   /**
-   * @param options This node's name, the maximum age and the initial version.
+   * @param options This node's name and the maximum age.
    * @throws {RangeError} when `maxAgeMs` is not a positive number.
    */
   constructor(options: GossipViewOptions) {
     if (!(options.maxAgeMs > 0)) throw new RangeError("maxAgeMs must be > 0");
     this.#self = options.self;
     this.#maxAgeMs = options.maxAgeMs;
-    this.#floor = Math.max(0, Math.floor(options.initialVersion ?? 0));
   }
 
   /** This node's name. */
@@ -74,11 +75,11 @@ export class GossipView {
   /**
    * Publishes this node's share under a new version.
    *
-   * @param local The share without origin and version.
-   * @returns The stored share: origin = self, version = one more than any before.
+   * @param local The share without origin and version; `time` is this node's clock, ms.
+   * @returns The stored share: origin = self, version = max(previous + 1, `time`).
    */
   publish(local: Omit<NodeShare, "origin" | "version">): NodeShare {
-    const version = this.#floor + 1;
+    const version = Math.max(this.#floor + 1, Math.floor(local.time));
     this.#floor = version;
     const share: NodeShare = { ...local, origin: this.#self, version };
     this.#own = { share, receivedAt: local.time };
@@ -91,13 +92,17 @@ export class GossipView {
    *
    * @param entries Shares received from a peer (already validated).
    * @param now This node's clock, ms; becomes the accepted entries' receive time.
-   * @returns The origins whose entry was added or replaced, in input order.
+   * @returns The origins whose entry was added or replaced, each once, in input order.
    */
   merge(entries: readonly NodeShare[], now: number): { updated: string[] } {
-    const updated: string[] = [];
+    const updated = new Set<string>();
     for (const entry of entries) {
       if (entry.origin === this.#self) {
-        this.#floor = Math.max(this.#floor, entry.version);
+        // A previous life's version; one absurdly far ahead is corrupt and would push this
+        // node's versions out of the safe-integer range, so it is ignored.
+        if (entry.version <= Math.max(this.#floor, now) + SELF_VERSION_SLACK) {
+          this.#floor = Math.max(this.#floor, entry.version);
+        }
         continue;
       }
       const tomb = this.#tombstones.get(entry.origin);
@@ -108,9 +113,9 @@ export class GossipView {
       const held = this.#others.get(entry.origin);
       if (held !== undefined && entry.version <= held.share.version) continue;
       this.#others.set(entry.origin, { share: entry, receivedAt: now });
-      updated.push(entry.origin);
+      updated.add(entry.origin);
     }
-    return { updated };
+    return { updated: [...updated] };
   }
 
   /**
