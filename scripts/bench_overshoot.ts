@@ -6,6 +6,8 @@
  * Prints a table; asserts nothing. Run as root: `deno run -A scripts/bench_overshoot.ts [runs]`.
  */
 
+// deno-lint-ignore-file no-console -- a script that prints figures
+
 import { Harness } from "../tests/helpers/harness.ts";
 
 const RUNS = Number(Deno.args[0] ?? 5);
