@@ -1,0 +1,44 @@
+/**
+ * Where measurements go: InfluxDB 1.x (`/write?db=`), InfluxDB 2.x API (also VictoriaMetrics and
+ * InfluxDB >= 1.8's compatibility API), or nowhere. `write` never blocks and never throws: points
+ * are buffered (bounded), written in batches, retried with backoff while the database is down,
+ * and what overflows the bound is dropped, counted and logged.
+ *
+ * @module
+ */
+
+/** One point. */
+export interface MetricPoint {
+  measurement: string;
+  tags: Record<string, string>;
+  /** Numbers are written as floats, booleans as booleans, strings as strings. */
+  fields: Record<string, number | string | boolean>;
+  /** Milliseconds since the epoch. */
+  time: number;
+}
+
+/** Counters of a sink. */
+export interface MetricSinkStats {
+  /** Points waiting to be written. */
+  buffered: number;
+  /** Points written so far. */
+  written: number;
+  /** Points dropped because the buffer was full. */
+  dropped: number;
+  /** Failed write attempts. */
+  failedWrites: number;
+  lastError?: string | undefined;
+}
+
+/** A metric sink. */
+export interface MetricSink {
+  /** `influxdb-v1`, `influxdb-v2` or `none`. */
+  readonly kind: string;
+  /** Queues points; never blocks, never throws. */
+  write(points: readonly MetricPoint[]): void;
+  /** Tries to write everything buffered now; resolves when done or when a write fails. */
+  flush(): Promise<void>;
+  stats(): MetricSinkStats;
+  /** Flushes (best effort, bounded in time) and stops timers. */
+  close(): Promise<void>;
+}

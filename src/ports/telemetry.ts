@@ -1,0 +1,36 @@
+/**
+ * The agent's own metrics (served in Prometheus text format at `/metrics`). Agent code calls
+ * these; the Prometheus registry in `src/agent/telemetry/` implements them. Calls are cheap and
+ * never throw.
+ *
+ * @module
+ */
+
+/** Loop phases. */
+export type LoopPhase = "monitor" | "analyze" | "plan" | "execute" | "total";
+
+/** Dependencies whose errors are counted. */
+export type Dependency = "etcd" | "docker" | "metrics" | "gossip";
+
+/** The agent's self-metrics. */
+export interface Telemetry {
+  /** One loop phase took `ms`. */
+  loopPhase(phase: LoopPhase, ms: number): void;
+  /** A decision was made: its policy and outcome (executed, blocked, dry-run, failed, none). */
+  decision(policy: string, outcome: string): void;
+  /** A container action ended: `ok` or `failed`. */
+  action(action: "start" | "stop", outcome: "ok" | "failed"): void;
+  /** A gossip round ended with `reached` of `asked` friends. */
+  gossipRound(reached: number, asked: number): void;
+  /** A call to a dependency failed. */
+  dependencyError(dependency: Dependency): void;
+}
+
+/** A telemetry that records nothing. */
+export const noTelemetry: Telemetry = {
+  loopPhase() {},
+  decision() {},
+  action() {},
+  gossipRound() {},
+  dependencyError() {},
+};
