@@ -34,6 +34,8 @@ import { Discovery } from "./discovery.ts";
 import { Membership } from "./membership.ts";
 import { Gossiper, type GossipTransport } from "./gossiper.ts";
 import type { LocalShare } from "./loop.ts";
+import type { MetricSink } from "../ports/metric_sink.ts";
+import type { Telemetry } from "../ports/telemetry.ts";
 
 const log = getLogger(["gru", "agent"]);
 
@@ -72,6 +74,10 @@ export interface AgentOptions {
   sampleMs?: number;
   /** How to reach peers for gossip; without it the agent plans as a cluster of one. */
   gossip?: GossipTransport | undefined;
+  /** Where measurements go (InfluxDB); none when absent. */
+  sink?: MetricSink | undefined;
+  /** Self-metrics for /metrics. */
+  telemetry?: Telemetry | undefined;
 }
 
 /** A service with this node's instances. */
@@ -175,10 +181,14 @@ export class Agent {
         }),
         registered: () => this.#registration.registered,
         fallbackShare: () => this.#fallbackShare(),
+        telemetry: options.telemetry,
       })
       : undefined;
     this.loop = new AutonomicLoop({
       cluster: this.gossiper,
+      sink: options.sink,
+      telemetry: options.telemetry,
+      uuid: options.identity.uuid,
       state: () => ({
         node: this.identity.name,
         config: this.#config,

@@ -10,6 +10,8 @@
 export interface ServiceInputs {
   running: number;
   pending: number;
+  stopped: number;
+  paused: number;
   cpu_avg: number | undefined;
   memory_avg: number | undefined;
   /** Cores used by running instances. */
@@ -28,6 +30,8 @@ export interface ServiceInputs {
     running: number;
     pending: number;
     cpu_avg: number | undefined;
+    memory_avg: number | undefined;
+    analytics: Record<string, number>;
   } | undefined;
 }
 

@@ -18,6 +18,7 @@ import { GossipView } from "./gossip/view.ts";
 import { pickFriends } from "./gossip/friends.ts";
 import { aggregateServices } from "./gossip/aggregate.ts";
 import type { GossipMessage, LedgerAction, NodeShare } from "./gossip/types.ts";
+import type { Telemetry } from "../ports/telemetry.ts";
 
 const log = getLogger(["gru", "agent", "gossip"]);
 
@@ -47,6 +48,7 @@ export interface GossiperOptions {
   registered: () => boolean;
   /** This node's share when the loop has not published one lately (loop inactive). */
   fallbackShare: () => LocalShare;
+  telemetry?: Telemetry | undefined;
 }
 
 /** Counters for /metrics and tests. */
@@ -244,6 +246,7 @@ export class Gossiper implements ClusterContext {
   }
 
   #noteReach(reached: number, asked: number) {
+    this.#o.telemetry?.gossipRound(reached, asked);
     this.stats.lastReached = reached;
     this.stats.lastAsked = asked;
     this.#recentReach.push({ reached, asked });

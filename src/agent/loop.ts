@@ -40,6 +40,9 @@ import {
   type ScalingHistory,
 } from "./executor/guards.ts";
 import { coordinate, coordinateStart } from "./executor/coordination.ts";
+import type { MetricSink } from "../ports/metric_sink.ts";
+import { type LoopPhase, noTelemetry, type Telemetry } from "../ports/telemetry.ts";
+import { measurements } from "./measurements.ts";
 import type { ClusterServiceView } from "./executor/coordination.ts";
 import type {
   ActionRecord,
@@ -134,6 +137,12 @@ export function soloCluster(self: string): ClusterContext {
 /** Options of `AutonomicLoop`. */
 export interface LoopOptions {
   state: () => LoopState;
+  /** Where each iteration's measurements go. */
+  sink?: MetricSink | undefined;
+  /** Self-metrics. @default noTelemetry */
+  telemetry?: Telemetry | undefined;
+  /** The node's uuid (tag of the `node` measurement). */
+  uuid?: string | undefined;
   /** The cluster view. @default soloCluster(node) */
   cluster?: ClusterContext;
   monitor: Monitor;
@@ -224,9 +233,10 @@ export class AutonomicLoop {
     const t0 = clock.now();
 
     // 1. Monitor (one listing per tick, in case an event was missed).
-    await this.#o.monitor.refresh().catch((err) =>
-      log.warn("Cannot list containers: {error}", { error: errorMessage(err) })
-    );
+    await this.#o.monitor.refresh().catch((err) => {
+      (this.#o.telemetry ?? noTelemetry).dependencyError("docker");
+      log.warn("Cannot list containers: {error}", { error: errorMessage(err) });
+    });
     const snap = this.#o.monitor.snapshot();
     const t1 = clock.now();
 
@@ -257,6 +267,8 @@ export class AutonomicLoop {
       inputs[name] = {
         running: running.length,
         pending: pending.length,
+        stopped: mine.filter((i) => i.phase === "stopped").length,
+        paused: mine.filter((i) => i.phase === "paused").length,
         cpu_avg: a.base.cpu_avg,
         memory_avg: a.base.memory_avg,
         cpu_cores: a.base.cpu_cores,
@@ -315,6 +327,8 @@ export class AutonomicLoop {
         running: cv.running,
         pending: cv.pending,
         cpu_avg: cv.cpu_avg,
+        memory_avg: cv.memory_avg,
+        analytics: cv.analytics,
       };
     }
     const t2 = clock.now();
@@ -431,6 +445,14 @@ export class AutonomicLoop {
     };
     this.#o.decisions.resize(a.decisionHistory);
     this.#o.decisions.add(record);
+    const tel = this.#o.telemetry ?? noTelemetry;
+    for (const [phase, ms] of Object.entries(record.phasesMs)) {
+      tel.loopPhase(phase as LoopPhase, ms);
+    }
+    tel.loopPhase("total", t4 - t0);
+    tel.decision(chosen.name, outcome);
+    for (const act of actions) tel.action(act.action, act.ok ? "ok" : "failed");
+    this.#o.sink?.write(measurements(record, { uuid: this.#o.uuid ?? "", services: st.services }));
     const level = outcome === "executed" || outcome === "failed" || actions.length
       ? "info"
       : "debug";
