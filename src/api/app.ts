@@ -19,6 +19,7 @@
  * | POST   | /gru/v1/gossip                         | push-pull gossip exchange (token)     |
  * | GET    | /gru/v1/gossip                         | this node's gossiped view and counters |
  * | GET    | /gru/v1/policies, /gru/v1/actions      | the original's static lists           |
+ * | GET    | /metrics                               | self-metrics, Prometheus text format 0.0.4 |
  *
  * @module
  */
@@ -59,7 +60,12 @@ export interface ApiOptions {
   maxBodyBytes?: number;
   /** @default 60000 */
   timeoutMs?: number;
+  /** The agent's self-metrics in the Prometheus text format, served at `GET /metrics`. */
+  metrics?: (() => string) | undefined;
 }
+
+/** Content type of `GET /metrics` (Prometheus text exposition format 0.0.4). */
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 function timingSafeEqual(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
@@ -240,6 +246,15 @@ export function createApi(agent: AgentHandle, options: ApiOptions): Hono {
   api.get("/actions", (c) => c.json([0, 1, 2, 3]));
 
   app.route(API_PREFIX, api);
+  // At the root, by Prometheus' convention.
+  app.get("/metrics", (c) => {
+    if (!options.metrics) {
+      return c.json({
+        error: { code: "not_found", message: "Metrics are not enabled on this agent" },
+      }, 404);
+    }
+    return c.body(options.metrics(), 200, { "content-type": METRICS_CONTENT_TYPE });
+  });
   app.notFound((c) =>
     c.json({
       error: { code: "not_found", message: `No route ${c.req.method} ${c.req.path}` },

@@ -18,6 +18,7 @@ import type { UsageReader } from "../ports/usage_reader.ts";
 import type { GossipTransport } from "../agent/gossiper.ts";
 import { parseGossipMessage } from "../agent/gossip/types.ts";
 import { AgentClient } from "../api/client.ts";
+import { PrometheusTelemetry } from "../agent/telemetry/prometheus.ts";
 import { systemClock } from "../domain/clock.ts";
 import { errorMessage, NotFoundError, UnavailableError } from "../domain/errors.ts";
 import type { AgentConfig } from "../domain/model.ts";
@@ -95,6 +96,7 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
       : undefined;
     const usage: UsageReader = local ?? new DockerStatsUsageReader(runtime.streamDocker);
     log.info("Container usage read from {source}", { source: usage.kind });
+    const telemetry = new PrometheusTelemetry();
     const agent = new Agent({
       identity: {
         cluster: id.cluster,
@@ -114,8 +116,26 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
       usage,
       activate: options.activate,
       gossip,
+      telemetry,
     });
-    const app = createApi(agent, { token: () => token });
+    telemetry.gauge("gru_instances", "Instances on this node by service and status.", () => {
+      const counts = new Map<string, number>();
+      for (const i of agent.instances.list()) {
+        const k = `${i.service}\u0000${i.status}`;
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+      return [...counts].map(([k, value]) => {
+        const [service, status] = k.split("\u0000");
+        return { labels: { service: service!, status: status! }, value };
+      });
+    });
+    telemetry.gauge("gru_active", "1 when the autonomic loop runs.", () => [{
+      value: agent.active ? 1 : 0,
+    }]);
+    telemetry.gauge("gru_registered", "1 when the node is registered in etcd.", () => [{
+      value: agent.registered ? 1 : 0,
+    }]);
+    const app = createApi(agent, { token: () => token, metrics: () => telemetry.render() });
     const server = Deno.serve({
       hostname: options.listen,
       port: id.port,

@@ -12,6 +12,7 @@ import { joinCommand } from "./commands/join.ts";
 import { agentCommand } from "./commands/agent.ts";
 import { configCommand } from "./commands/config.ts";
 import { manageCommand } from "./commands/manage.ts";
+import { statusCommand } from "./commands/status.ts";
 
 /** Log levels accepted by `--log-level`. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
@@ -53,6 +54,7 @@ export function buildCli(deps: CliDeps) {
   program.addCommand(agentCommand(deps));
   program.addCommand(configCommand(deps));
   program.addCommand(manageCommand(deps));
+  program.addCommand(statusCommand(deps));
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -11,6 +11,8 @@ import { removeRunContainers } from "../helpers/docker.ts";
 import { waitFor } from "../helpers/agent.ts";
 import { EtcdKvStore } from "../../src/adapters/etcd/etcd_kv_store.ts";
 import { LABEL_TEST_RUN } from "../../src/domain/model.ts";
+// @ts-types="../../src/agent/telemetry/parse_prometheus_text_format.d.ts"
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -82,6 +84,17 @@ Deno.test("gossip: views converge, dead nodes expire, no token no gossip", async
     const v1 = await gossipOf(ports[0]!);
     assert.deepEqual(v1.entries.map((e) => e.origin).sort(), ["g1", "g2", "g3"]);
     assert.ok(v1.stats.exchanges > 0);
+
+    // The agent's own metrics parse as Prometheus text and count the gossip it did.
+    const res = await fetch(`http://127.0.0.1:${ports[0]}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    const families = parsePrometheusTextFormat(await res.text());
+    const rounds = families.find((f) => f.name === "gru_gossip_rounds_total");
+    assert.ok(Number(rounds?.metrics[0]?.value) > 0, JSON.stringify(rounds));
+    const phases = families.find((f) => f.name === "gru_loop_phase_seconds");
+    assert.equal(phases?.type, "HISTOGRAM");
+    assert.ok(families.some((f) => f.name === "gru_registered"));
 
     const body = JSON.stringify({ cluster, from: "intruder", entries: [] });
     const anon = await fetch(`http://127.0.0.1:${ports[0]}/gru/v1/gossip`, {

@@ -1,0 +1,227 @@
+/**
+ * Reaction time on a real dockerd with a 1 s loop: from the moment a service's load starts to
+ * the moment its new container is running, and answering HTTP. An in-process agent
+ * (`startTestAgent`) manages `web` (gru-demo/web, CpuNumber 1, MinInstances 1, MaxInstances 2,
+ * a base service) with a scale-out policy on `cpu_avg`. Each trial waits for exactly one running
+ * instance and a quiet CPU, starts CPU-burning HTTP load on the running instances, polls the
+ * engine every 50 ms for a second running container, then polls its port until it answers,
+ * stops the load and waits for the scale-in back to 1. The agent's decision records split the
+ * time into: load → the CPU window shows it (first loop with cpu_avg over the threshold), →
+ * the executed scale-out decision, → container running, → answering.
+ *
+ * Prints a table; asserts nothing. `deno run -A scripts/bench_reaction.ts [trials=10]
+ * [strategy=probdelta] [window s=2]` (needs the engine at /var/run/docker.sock, or GRU_TEST_DOCKER_SOCKET,
+ * and the image gru-demo/web).
+ *
+ * @module
+ */
+
+// deno-lint-ignore-file no-console
+
+import {
+  parseAgentConfig,
+  parsePolicyConfig,
+  parseServiceDescriptor,
+} from "../src/config/documents.ts";
+import { LABEL_SERVICE, LABEL_TEST_RUN } from "../src/domain/model.ts";
+import { loadGenerator, startTestAgent } from "../tests/helpers/agent.ts";
+import { removeRunContainers, testRuntime } from "../tests/helpers/docker.ts";
+import type { ContainerSummary } from "../src/ports/container_runtime.ts";
+
+const TRIALS = Number(Deno.args[0] ?? 10);
+const STRATEGY = Deno.args[1] ?? "probdelta";
+const WINDOW = Number(Deno.args[2] ?? 2);
+const THRESHOLD = 0.5;
+const WORKERS = 4;
+const run = `bench-reaction-${Date.now().toString(36)}`;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+const rt = testRuntime();
+const t = await startTestAgent({
+  cluster: "benchreact",
+  run,
+  baseServices: ["web"],
+  docs: {
+    config: parseAgentConfig({
+      Autonomic: {
+        LoopTimeInterval: 1,
+        PlannerStrategy: STRATEGY,
+        Warmup: 1,
+        Window: WINDOW,
+        ScaleOutCooldown: 2,
+        ScaleInCooldown: 2,
+        ScaleInStabilization: 2,
+      },
+    }, "config.json"),
+    policy: parsePolicyConfig({
+      Scaleout: { Enable: true, Threshold: THRESHOLD, Metrics: ["cpu_avg"] },
+      Scalein: { Enable: true, Threshold: 0.2, Metrics: ["cpu_avg"] },
+    }, "policy.json"),
+    services: [parseServiceDescriptor({
+      Name: "web",
+      Image: "gru-demo/web",
+      MinInstances: 1,
+      MaxInstances: 2,
+      Configuration: { CpuNumber: 1, Ports: { "80": "29300-29309" }, StopTimeout: 1 },
+    }, "web.json")],
+  },
+});
+
+async function running(): Promise<ContainerSummary[]> {
+  return (await rt.list({ [LABEL_TEST_RUN]: run, [LABEL_SERVICE]: "web" }))
+    .filter((c) => c.state === "running");
+}
+
+async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await sleep(200);
+  }
+  throw new Error(`not reached within ${ms} ms: ${what}`);
+}
+
+function lastCpu(): number | undefined {
+  return t.agent.decisionsList(1)[0]?.inputs.services.web?.cpu_avg;
+}
+
+interface Trial {
+  running: number;
+  answering: number;
+  seen: number | undefined;
+  decided: number | undefined;
+  blocked: number;
+  back: number;
+}
+
+const trials: Trial[] = [];
+try {
+  await t.agent.command({ name: "start", target: "agent" });
+  for (let k = 1; k <= TRIALS; k++) {
+    // Exactly one running instance and a quiet CPU window (the last loop saw < 0.1).
+    await until(
+      async () => {
+        const cpu = lastCpu();
+        return (await running()).length === 1 && cpu !== undefined && cpu < 0.1;
+      },
+      90_000,
+      "1 quiet instance",
+    );
+    // A random phase against the 1 s loop: load does not start just after a tick every time.
+    await sleep(1000 + Math.random() * 1000);
+    const before = await running();
+    if (before.length !== 1) {
+      k--;
+      continue;
+    }
+    const known = new Set(before.map((c) => c.id));
+    let ports = before.flatMap((c) => c.hostPorts);
+    const t0 = Date.now();
+    const load = loadGenerator(() => ports, { workers: WORKERS, n: 30000 });
+    let fresh: ContainerSummary | undefined;
+    while (!fresh) {
+      if (Date.now() - t0 > 60_000) throw new Error("no scale-out within 60 s");
+      await sleep(50);
+      fresh = (await running()).find((c) => !known.has(c.id));
+    }
+    const tRunning = Date.now();
+    const port = fresh.hostPorts[0]!;
+    for (;;) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) });
+        await res.body?.cancel();
+        break;
+      } catch {
+        await sleep(50);
+      }
+      if (Date.now() - tRunning > 30_000) throw new Error("new instance never answered");
+    }
+    const tAnswering = Date.now();
+    ports = (await running()).flatMap((c) => c.hostPorts);
+    await load.stop();
+    const tStop = Date.now();
+    const ds = t.agent.decisionsList().filter((d) => d.time >= t0 && d.time <= tRunning)
+      .sort((a, b) => a.seq - b.seq);
+    const seen = ds.find((d) => (d.inputs.services.web?.cpu_avg ?? 0) > THRESHOLD);
+    const decided = ds.find((d) => d.chosen.policy === "scaleout" && d.outcome === "executed");
+    const blocked = ds.filter((d) =>
+      seen !== undefined && d.seq >= seen.seq && (decided === undefined || d.seq < decided.seq)
+    ).length;
+    await until(
+      async () =>
+        (await running()).length === 1,
+      90_000,
+      "back to 1 instance",
+    );
+    const trial: Trial = {
+      running: tRunning - t0,
+      answering: tAnswering - t0,
+      seen: seen && seen.time - t0,
+      decided: decided && decided.time - t0,
+      blocked,
+      back: Date.now() - tStop,
+    };
+    trials.push(trial);
+    console.log(
+      `trial ${k}: running ${(trial.running / 1000).toFixed(2)} s, answering ` +
+        `${(trial.answering / 1000).toFixed(2)} s (load seen ${fmt(trial.seen)}, decided ` +
+        `${fmt(trial.decided)}, loops between ${blocked}), back to 1 after ` +
+        `${(trial.back / 1000).toFixed(1)} s`,
+    );
+  }
+} finally {
+  await t.close();
+  await removeRunContainers(run);
+  await rt.close();
+}
+
+function fmt(ms: number | undefined): string {
+  return ms === undefined ? "-" : `${(ms / 1000).toFixed(2)} s`;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  // nearest rank
+  return s[Math.max(0, Math.ceil(p * s.length) - 1)]!;
+}
+
+console.log(
+  `\nstrategy ${STRATEGY}, loop 1 s, Window ${WINDOW} s, Warmup 1 s, scale-out threshold ${THRESHOLD}, ` +
+    `${WORKERS} load workers\n`,
+);
+console.log(
+  "| trial | load seen (s) | scale-out decided (s) | running (s) | answering (s) | " +
+    "decided → running (s) | running → answering (s) |",
+);
+console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+trials.forEach((x, i) => {
+  const s = (ms: number | undefined) => ms === undefined ? "-" : (ms / 1000).toFixed(2);
+  console.log(
+    `| ${i + 1} | ${s(x.seen)} | ${s(x.decided)} | ${s(x.running)} | ${s(x.answering)} | ` +
+      `${s(x.decided === undefined ? undefined : x.running - x.decided)} | ` +
+      `${s(x.answering - x.running)} |`,
+  );
+});
+if (trials.length > 0) {
+  const col = (f: (x: Trial) => number | undefined) =>
+    trials.map(f).filter((v): v is number => v !== undefined);
+  const row = (label: string, xs: number[]) =>
+    xs.length === 0
+      ? `| ${label} | - | - | - |`
+      : `| ${label} | ${(pct(xs, 0.5) / 1000).toFixed(2)} | ${
+        (pct(xs, 0.95) / 1000).toFixed(2)
+      } | ${(Math.max(...xs) / 1000).toFixed(2)} |`;
+  console.log("\n| phase (from load start) | p50 (s) | p95 (s) | max (s) |");
+  console.log("| --- | ---: | ---: | ---: |");
+  console.log(row("CPU window shows the load", col((x) => x.seen)));
+  console.log(row("scale-out executed", col((x) => x.decided)));
+  console.log(row("new container running", col((x) => x.running)));
+  console.log(row("new container answering", col((x) => x.answering)));
+  console.log(
+    row(
+      "(decided → running)",
+      col((x) => x.decided === undefined ? undefined : x.running - x.decided),
+    ),
+  );
+  console.log(row("(running → answering)", col((x) => x.answering - x.running)));
+}
