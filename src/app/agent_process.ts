@@ -19,6 +19,7 @@ import type { GossipTransport } from "../agent/gossiper.ts";
 import { parseGossipMessage } from "../agent/gossip/types.ts";
 import { AgentClient } from "../api/client.ts";
 import { PrometheusTelemetry } from "../agent/telemetry/prometheus.ts";
+import { ReloadingSink } from "./reloading_sink.ts";
 import { systemClock } from "../domain/clock.ts";
 import { errorMessage, NotFoundError, UnavailableError } from "../domain/errors.ts";
 import type { AgentConfig } from "../domain/model.ts";
@@ -97,7 +98,8 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
     const usage: UsageReader = local ?? new DockerStatsUsageReader(runtime.streamDocker);
     log.info("Container usage read from {source}", { source: usage.kind });
     const telemetry = new PrometheusTelemetry();
-    const agent = new Agent({
+    const sink = new ReloadingSink(() => agent.config.metric);
+    const agent: Agent = new Agent({
       identity: {
         cluster: id.cluster,
         name: id.name,
@@ -117,7 +119,19 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
       activate: options.activate,
       gossip,
       telemetry,
+      sink,
     });
+    telemetry.gauge("gru_metric_points_buffered", "Measurements waiting to be written.", () => [{
+      value: sink.stats().buffered,
+    }]);
+    telemetry.gauge(
+      "gru_metric_points_dropped_total",
+      "Measurements dropped because the buffer was full.",
+      () => [{ value: sink.stats().dropped }],
+    );
+    telemetry.gauge("gru_metric_points_written_total", "Measurements written.", () => [{
+      value: sink.stats().written,
+    }]);
     telemetry.gauge("gru_instances", "Instances on this node by service and status.", () => {
       const counts = new Map<string, number>();
       for (const i of agent.instances.list()) {
@@ -159,6 +173,7 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
     clearInterval(refreshToken);
     await server.shutdown();
     await agent.stop();
+    await sink.close();
     await usage.close();
     await runtime.close();
     return 0;

@@ -15,6 +15,7 @@ import { DockerStatsUsageReader } from "../../src/adapters/docker/docker_stats_r
 import { testRuntime } from "./docker.ts";
 import type { UsageReader } from "../../src/ports/usage_reader.ts";
 import type { DockerRuntime } from "../../src/adapters/docker/docker_runtime.ts";
+import type { MetricSink } from "../../src/ports/metric_sink.ts";
 
 /** A running test agent and what it stands on. */
 export interface TestAgent {
@@ -41,6 +42,7 @@ export async function startTestAgent(options: {
   store?: ClusterStore;
   seed?: number;
   runtime?: DockerRuntime;
+  sink?: MetricSink;
 }): Promise<TestAgent> {
   const store = options.store ?? new ClusterStore(await MemoryKvStore.open());
   if ((await store.clusterUuid(options.cluster)) === undefined) {
@@ -67,6 +69,7 @@ export async function startTestAgent(options: {
     env: () => undefined,
     labels: { [LABEL_TEST_RUN]: options.run },
     sampleMs: 250,
+    sink: options.sink,
   });
   await agent.start();
   if (options.baseServices) {
