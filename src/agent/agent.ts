@@ -166,6 +166,7 @@ export class Agent {
       store: options.store,
       cluster: options.identity.cluster,
       clock: options.clock,
+      onError: () => options.telemetry?.dependencyError("etcd"),
     });
     this.gossiper = options.gossip
       ? new Gossiper({
@@ -210,6 +211,7 @@ export class Agent {
       ttl: options.ttl,
       clock: options.clock,
       record: () => this.record(),
+      onError: () => options.telemetry?.dependencyError("etcd"),
     });
   }
 

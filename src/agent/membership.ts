@@ -30,7 +30,12 @@ export class Membership {
   #lastSync = 0;
   #healthy = false;
 
-  constructor(options: { store: ClusterStore; cluster: string; clock: Clock }) {
+  #onError: (() => void) | undefined;
+
+  constructor(
+    options: { store: ClusterStore; cluster: string; clock: Clock; onError?: () => void },
+  ) {
+    this.#onError = options.onError;
     this.#store = options.store;
     this.#cluster = options.cluster;
     this.#clock = options.clock;
@@ -78,6 +83,7 @@ export class Membership {
           this.#healthy = true;
         }
       } catch (err) {
+        this.#onError?.();
         this.#dirty = true;
         if (this.#healthy) {
           log.warn("Cannot read the cluster's nodes: {error}", { error: errorMessage(err) });

@@ -25,6 +25,8 @@ export interface RegistrationOptions {
   clock: Clock;
   /** The record to write (read each time it is written). */
   record: () => NodeRecord;
+  /** Called on every failed attempt (for the etcd error counter). */
+  onError?: (() => void) | undefined;
 }
 
 /** The registration loop. */
@@ -121,6 +123,7 @@ export class NodeRegistration {
         log.warn("Lease lost ({reason}): registering again", { reason: why.message });
       } catch (err) {
         if (lease && this.#lease !== lease) lease.release();
+        this.#o.onError?.();
         this.#lastError = errorMessage(err);
         const level = err instanceof ConflictError ? "error" : "warn";
         log[level]("Cannot register node: {error}; retrying in {ms} ms", {
