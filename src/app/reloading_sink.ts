@@ -21,9 +21,9 @@ export class ReloadingSink implements MetricSink {
   #sink: MetricSink = new NoSink();
   #retired: Promise<unknown>[] = [];
 
+  /** @param metric Read on every write (not at construction: the agent may not exist yet). */
   constructor(metric: () => AgentConfig["metric"]) {
     this.#metric = metric;
-    this.#refresh();
   }
 
   get kind(): string {
