@@ -165,7 +165,11 @@ function toRecord(c: Candidate): CandidateRecord {
 export class AutonomicLoop {
   #o: LoopOptions;
   #history: ScalingHistory = newHistory();
-  #compiled: { source: ReadonlyMap<string, Analytic>; value: CompiledAnalytics } | undefined;
+  #compiled: {
+    source: ReadonlyMap<string, Analytic>;
+    services: ReadonlyMap<string, ServiceDescriptor>;
+    value: CompiledAnalytics;
+  } | undefined;
   #abort: AbortController | undefined;
   #task: Promise<void> | undefined;
 
@@ -219,9 +223,15 @@ export class AutonomicLoop {
     }
   }
 
-  async #analytics(source: ReadonlyMap<string, Analytic>): Promise<CompiledAnalytics> {
-    if (this.#compiled?.source !== source) {
-      this.#compiled = { source, value: await compileAnalytics([...source.values()]) };
+  /** The analytics some service uses, compiled once per change of either map. */
+  async #analytics(
+    source: ReadonlyMap<string, Analytic>,
+    services: ReadonlyMap<string, ServiceDescriptor>,
+  ): Promise<CompiledAnalytics> {
+    if (this.#compiled?.source !== source || this.#compiled.services !== services) {
+      const used = new Set([...services.values()].flatMap((s) => s.analytics));
+      const value = await compileAnalytics([...source.values()].filter((a) => used.has(a.name)));
+      this.#compiled = { source, services, value };
     }
     return this.#compiled.value;
   }
@@ -241,7 +251,7 @@ export class AutonomicLoop {
     const t1 = clock.now();
 
     // 2. Analyze.
-    const compiled = await this.#analytics(st.analytics);
+    const compiled = await this.#analytics(st.analytics, st.services);
     const view = this.#o.instances.ledger.view();
     const inputs: Record<string, ServiceInputs> = {};
     const services: PlannerInput["services"] = {};

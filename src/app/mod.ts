@@ -5,10 +5,20 @@
  */
 
 import type { CliDeps, Output } from "../cli/context.ts";
-import { openStore } from "./store.ts";
+import type { AgentRunOptions, StoreOptions } from "../cli/context.ts";
+import type { ClusterStore } from "../cluster/cluster_store.ts";
 import { detectHostIp, readIdentity, writeIdentity } from "./identity.ts";
 import { configureLogging } from "./logging.ts";
-import { runAgent } from "./agent_process.ts";
+
+// Adapters load on first use: `gru --help` or `gru config validate` never pay for the etcd
+// client, dockerode or the agent (bench: RSS per command in BENCHMARKS.md).
+async function openStore(options: StoreOptions): Promise<ClusterStore> {
+  return (await import("./store.ts")).openStore(options);
+}
+
+async function runAgent(options: AgentRunOptions): Promise<number> {
+  return (await import("./agent_process.ts")).runAgent(options);
+}
 
 function writeAll(file: { writeSync(p: Uint8Array): number }, text: string) {
   let bytes = new TextEncoder().encode(text + "\n");

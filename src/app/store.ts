@@ -7,7 +7,6 @@
 
 import type { StoreOptions } from "../cli/context.ts";
 import { ClusterStore } from "../cluster/cluster_store.ts";
-import { EtcdKvStore, parseEndpoints } from "../adapters/etcd/etcd_kv_store.ts";
 import { MemoryKvStore } from "../adapters/memory/memory_kv_store.ts";
 import { ValidationError } from "../domain/errors.ts";
 
@@ -25,6 +24,8 @@ export async function openStore(options: StoreOptions): Promise<ClusterStore> {
       `Invalid --store "${kind}": expected etcd, memory or file:<path>`,
     );
   }
+  // The etcd client (gRPC) is loaded only when etcd is the store.
+  const { EtcdKvStore, parseEndpoints } = await import("../adapters/etcd/etcd_kv_store.ts");
   const endpoints = parseEndpoints(options.etcd ?? "http://127.0.0.1:2379");
   return new ClusterStore(
     await EtcdKvStore.connect({

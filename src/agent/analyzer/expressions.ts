@@ -118,9 +118,11 @@ function toEvaluation(result: unknown): Evaluation {
  * @returns The compiled set.
  */
 export async function compileAnalytics(analytics: readonly Analytic[]): Promise<CompiledAnalytics> {
-  const math = await import("mathjs");
+  // mathjs costs ~85 MB of RSS: load it only when there is something to compile.
+  let math: typeof import("mathjs") | undefined;
   const entries = new Map<string, Entry>();
   for (const analytic of analytics) {
+    math ??= await import("mathjs");
     const checked = await rejection(analytic);
     let code: EvalFunction | undefined;
     let problem = checked.problem;
