@@ -110,7 +110,11 @@ async function agentCase(label: string, extra: string[], settle: number): Promis
     const s = await Deno.readTextFile(`/proc/${child.pid}/status`);
     return { label, rss: kib(s, "VmRSS"), hwm: kib(s, "VmHWM"), wall: performance.now() - t };
   } finally {
-    child.kill("SIGTERM");
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // it exited by itself
+    }
     await child.status;
   }
 }
