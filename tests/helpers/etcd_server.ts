@@ -4,12 +4,7 @@
  * @module
  */
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { freePort } from "./net.ts";
 
 /** An etcd process on loopback with its own data directory. */
 export class EtcdServer {

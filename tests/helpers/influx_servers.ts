@@ -6,12 +6,7 @@
  * @module
  */
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { freePort } from "./net.ts";
 
 async function waitUntil(what: string, ok: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;

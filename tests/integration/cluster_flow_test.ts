@@ -17,13 +17,7 @@ import {
   LABEL_SERVICE,
   LABEL_TEST_RUN,
 } from "../../src/domain/model.ts";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { freePort } from "../helpers/net.ts";
 
 async function writeConfigDir(dir: string) {
   await Deno.mkdir(`${dir}/services`, { recursive: true });

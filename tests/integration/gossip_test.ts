@@ -13,13 +13,7 @@ import { EtcdKvStore } from "../../src/adapters/etcd/etcd_kv_store.ts";
 import { LABEL_TEST_RUN } from "../../src/domain/model.ts";
 // @ts-types="../../src/agent/telemetry/parse_prometheus_text_format.d.ts"
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { freePort } from "../helpers/net.ts";
 
 interface GossipState {
   self: string;

@@ -12,13 +12,7 @@ import { waitFor } from "../helpers/agent.ts";
 import { EtcdKvStore } from "../../src/adapters/etcd/etcd_kv_store.ts";
 import { LABEL_TEST_RUN } from "../../src/domain/model.ts";
 import type { StatusSnapshot } from "../../src/cli/status/collect.ts";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { freePort } from "../helpers/net.ts";
 
 Deno.test("gru status --json shows the cluster as the agents see it", async () => {
   const run = testRunId();

@@ -284,38 +284,7 @@ export class GaugeWindow {
 }
 
 /**
- * Values pushed at times, such as one user metric of a service. A metric with no value in the
- * window is unknown (`undefined`), not 0 (fix of §16 #15).
+ * Values pushed at times, such as one user metric of a service: the same mean over a window as a
+ * gauge. A metric with no value in the window is unknown (`undefined`), not 0 (fix of §16 #15).
  */
-export class ValueWindow {
-  readonly #samples: Samples;
-
-  /** @param options Bound of the samples kept. */
-  constructor(options?: WindowOptions) {
-    this.#samples = new Samples(options);
-  }
-
-  /** Samples currently kept. */
-  get size(): number {
-    return this.#samples.size;
-  }
-
-  /**
-   * Records a value received at a time; a time before the previous sample resets the history.
-   *
-   * @throws {RangeError} When `at` or `value` is not finite.
-   */
-  add(at: number, value: number): void {
-    pushInOrder(this.#samples, at, value);
-  }
-
-  /**
-   * Mean and count of the values in [now − windowMs, now]; prunes values older than two windows.
-   *
-   * @returns `value` undefined when the window holds no value.
-   * @throws {RangeError} When `now` is not finite or `windowMs` is negative or not finite.
-   */
-  mean(now: number, windowMs: number): MeanResult {
-    return windowMean(this.#samples, now, windowMs);
-  }
-}
+export class ValueWindow extends GaugeWindow {}
