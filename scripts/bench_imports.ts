@@ -168,6 +168,15 @@ try {
   rows.push(await agentCase("gru agent --active, 15 s (no containers)", ["--active"], 15_000));
 } finally {
   await Deno.remove(tmp, { recursive: true });
+  // The active agent keeps the demo's MinInstances: remove what it started.
+  const ids = await new Deno.Command("docker", {
+    args: ["ps", "-aq", "--filter", "label=gru.cluster=benchimp"],
+    stdout: "piped",
+  }).output();
+  const list = dec.decode(ids.stdout).split("\n").filter(Boolean);
+  if (list.length) {
+    await new Deno.Command("docker", { args: ["rm", "-f", ...list], stdout: "null" }).output();
+  }
 }
 
 const mb = (k: number | undefined) => k === undefined ? "-" : (k / 1024).toFixed(1);

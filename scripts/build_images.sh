@@ -26,7 +26,8 @@ image_hash() { docker image inspect --format '{{index .Config.Labels "gru.image.
 build() {
   local name=$1 src=$2
   local hash
-  hash=$( (sha256sum /bin/busybox; if [ -d "$src" ]; then find "$src" -type f -print0 | sort -z | xargs -0 sha256sum; fi) | sha256sum | cut -c1-16)
+  # Content hash with paths relative to the image folder, so every checkout agrees.
+  hash=$( (sha256sum </bin/busybox; if [ -d "$src" ]; then (cd "$src" && find . -type f -print0 | sort -z | xargs -0 sha256sum); fi) | sha256sum | cut -c1-16)
   if [ "$(image_hash "$name")" = "$hash" ]; then
     echo "[images] $name up to date" >&2; return; fi
   tmp=$(mktemp -d)
