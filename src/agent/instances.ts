@@ -78,9 +78,8 @@ export class InstanceManager {
       if (known) {
         const status = statusOf(c.state);
         if (status !== known.status) {
-          // Restarted or stopped meanwhile: its pid and start time changed.
-          this.#known.delete(c.id);
-          this.ledger.release(c.id);
+          // Restarted or stopped meanwhile: its pid and start time changed. Re-read it in
+          // place, so a concurrent list() never misses it.
           await this.#adopt(c);
         }
         continue;
@@ -101,7 +100,12 @@ export class InstanceManager {
     try {
       d = await this.#o.runtime.inspect(c.id);
     } catch (err) {
-      if (err instanceof NotFoundError) return; // removed meanwhile
+      if (err instanceof NotFoundError) {
+        // Removed meanwhile.
+        this.#known.delete(c.id);
+        this.ledger.release(c.id);
+        return;
+      }
       throw err;
     }
     let cpus: number[] = [];
@@ -155,8 +159,6 @@ export class InstanceManager {
       const stopped = this.list(service.name).find((i) => i.status === "stopped");
       if (stopped) {
         await rt.start(stopped.id);
-        this.#known.delete(stopped.id);
-        this.ledger.release(stopped.id);
         const d = await rt.inspect(stopped.id);
         await this.#adopt({ ...d, hostPorts: d.hostPorts });
         const again = this.#known.get(stopped.id);

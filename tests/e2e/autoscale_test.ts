@@ -93,7 +93,15 @@ Deno.test("CPU load scales out to max, then back in to min respecting cooldowns"
     assert.equal(count(t.agent, "burn"), 2, "never above max");
     await load.stop();
     loadStopped = true;
-    await waitFor(() => count(t.agent, "burn") === 1, 45_000, () => explain(t.agent));
+    const scaledIn = () =>
+      t.agent.decisionsList().some((d) =>
+        d.chosen.policy === "scalein" && d.outcome === "executed"
+      );
+    await waitFor(
+      () => scaledIn() && count(t.agent, "burn") === 1,
+      45_000,
+      () => explain(t.agent),
+    );
     const executed = t.agent.decisionsList().filter((d) => d.outcome === "executed");
     const outs = executed.filter((d) => d.chosen.policy === "scaleout");
     const ins = executed.filter((d) => d.chosen.policy === "scalein");
