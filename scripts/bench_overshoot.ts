@@ -9,6 +9,7 @@
 // deno-lint-ignore-file no-console -- a script that prints figures
 
 import { Harness } from "../tests/helpers/harness.ts";
+import { urlLoad } from "../tests/helpers/agent.ts";
 
 const RUNS = Number(Deno.args[0] ?? 5);
 const COOLDOWN_S = 5;
@@ -86,27 +87,10 @@ for (let run = 1; run <= RUNS; run++) {
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
-    const workers = Array.from({ length: 6 }, async (_, w) => {
-      let k = w;
-      while (!stopped) {
-        const url = t[k++ % Math.max(1, t.length)];
-        if (!url) {
-          await new Promise((r) => setTimeout(r, 100));
-          continue;
-        }
-        try {
-          const res = await fetch(`${url}/cgi-bin/work?n=30000`, {
-            signal: AbortSignal.timeout(5000),
-          });
-          await res.body?.cancel();
-        } catch {
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
-    });
+    const load = urlLoad(() => t, { workers: 6, n: 30000 });
     await new Promise((r) => setTimeout(r, 20_000));
     stopped = true;
-    await Promise.all([watcher, ...workers]);
+    await Promise.all([watcher, load.stop()]);
     const first = samples.find((s) => s.n > baseline);
     const inWindow = first
       ? Math.max(...samples.filter((s) => s.at <= first.at + COOLDOWN_S * 1000).map((s) => s.n)) -

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { Harness } from "../helpers/harness.ts";
-import { waitFor } from "../helpers/agent.ts";
+import { urlLoad, waitFor } from "../helpers/agent.ts";
 
 async function writeConfig(dir: string) {
   await Deno.mkdir(`${dir}/services`, { recursive: true });
@@ -132,30 +132,13 @@ Deno.test("3-node cluster: gossip, leaderless min instances, node failure, bound
           await new Promise((r) => setTimeout(r, 500));
         }
       })();
-      const workers = Array.from({ length: 6 }, async (_, w) => {
-        let k = w;
-        while (!stopped) {
-          const url = targets[k++ % Math.max(1, targets.length)];
-          if (!url) {
-            await new Promise((r) => setTimeout(r, 100));
-            continue;
-          }
-          try {
-            const res = await fetch(`${url}/cgi-bin/work?n=30000`, {
-              signal: AbortSignal.timeout(5000),
-            });
-            await res.body?.cancel();
-          } catch {
-            await new Promise((r) => setTimeout(r, 50));
-          }
-        }
-      });
+      const load = urlLoad(() => targets, { workers: 6, n: 30000 });
       try {
         await waitFor(() => maxSeen >= 3, 40_000, () => `max seen ${maxSeen}`);
         await new Promise((r) => setTimeout(r, 5000));
       } finally {
         stopped = true;
-        await Promise.all([watcher, ...workers]);
+        await Promise.all([watcher, load.stop()]);
       }
       assert.ok(maxSeen <= 4, `scale-out reached ${maxSeen}, above MaxInstances 4`);
     });

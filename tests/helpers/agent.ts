@@ -106,23 +106,23 @@ export async function waitFor(
 }
 
 /**
- * Sends CPU-burning requests to every instance of a service until stopped: `workers`
- * concurrent loops, each picking instances round-robin.
+ * Sends CPU-burning requests (`/cgi-bin/work?n=…` of `gru-demo/web`) to the base URLs `targets()`
+ * returns, round-robin, from `workers` concurrent loops, until stopped.
  */
-export function loadGenerator(ports: () => number[], options: { workers: number; n: number }) {
+export function urlLoad(targets: () => string[], options: { workers: number; n: number }) {
   let stopped = false;
   let sent = 0;
   const worker = async (w: number) => {
     let i = w;
     while (!stopped) {
-      const ps = ports();
-      if (ps.length === 0) {
+      const urls = targets();
+      if (urls.length === 0) {
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      const port = ps[i++ % ps.length]!;
+      const url = urls[i++ % urls.length]!;
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/cgi-bin/work?n=${options.n}`, {
+        const res = await fetch(`${url}/cgi-bin/work?n=${options.n}`, {
           signal: AbortSignal.timeout(10_000),
         });
         await res.body?.cancel();
@@ -142,4 +142,9 @@ export function loadGenerator(ports: () => number[], options: { workers: number;
       await Promise.all(tasks);
     },
   };
+}
+
+/** `urlLoad` on host ports of 127.0.0.1. */
+export function loadGenerator(ports: () => number[], options: { workers: number; n: number }) {
+  return urlLoad(() => ports().map((p) => `http://127.0.0.1:${p}`), options);
 }
