@@ -17,6 +17,7 @@ import type { ClusterContext, ClusterService, LocalShare } from "./loop.ts";
 import { GossipView } from "./gossip/view.ts";
 import { pickFriends } from "./gossip/friends.ts";
 import { aggregateServices } from "./gossip/aggregate.ts";
+import { gossipRequest, replyTo } from "./gossip/exchange.ts";
 import type { GossipMessage, LedgerAction, NodeShare } from "./gossip/types.ts";
 import type { Telemetry } from "../ports/telemetry.ts";
 
@@ -178,11 +179,21 @@ export class Gossiper implements ClusterContext {
     }
     this.stats.received++;
     const now = this.#o.clock.now();
-    // Reply with what we held before the merge: the sender needs none of its own entries back.
-    const sent = new Map(message.entries.map((e) => [e.origin, e.version]));
-    const reply = this.view.entries().filter((e) => (sent.get(e.origin) ?? -1) < e.version);
+    // Reply from what we held before the merge: with a digest (delta request), exactly the
+    // entries newer than the sender's; without one, those newer than what it sent.
+    let reply: GossipMessage;
+    if (message.digest !== undefined) {
+      reply = replyTo(this.view, message, { cluster: this.#o.cluster });
+    } else {
+      const sent = new Map(message.entries.map((e) => [e.origin, e.version]));
+      reply = {
+        cluster: this.#o.cluster,
+        from: this.#o.self,
+        entries: this.view.entries().filter((e) => (sent.get(e.origin) ?? -1) < e.version),
+      };
+    }
     this.view.merge(message.entries, now);
-    return { cluster: this.#o.cluster, from: this.#o.self, entries: reply };
+    return reply;
   }
 
   /** One round: expire, publish, exchange with up to MaxFriends random peers. */
@@ -219,11 +230,14 @@ export class Gossiper implements ClusterContext {
     }
     const names = pickFriends(peers.map((p) => p.config.name), settings.maxFriends, this.#o.prng);
     const byName = new Map(peers.map((p) => [p.config.name, p]));
-    const message: GossipMessage = {
+    // Delta: push what changed lately (two intervals, for timer drift) and the digest of all
+    // held versions; the friend answers with exactly what is newer than the digest.
+    const message = gossipRequest(this.view, {
       cluster: this.#o.cluster,
-      from: this.#o.self,
-      entries: this.view.entries(),
-    };
+      now,
+      mode: "delta",
+      pushWindowMs: 2 * settings.intervalMs,
+    });
     const timeout = Math.max(200, Math.min(2000, settings.intervalMs));
     const results = await Promise.allSettled(names.map(async (name) => {
       const peer = byName.get(name)!;
