@@ -4,6 +4,8 @@
  * @module
  */
 
+import { LABEL_TEST_RUN } from "../../src/domain/model.ts";
+
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -80,4 +82,36 @@ export class GruProcess {
     await this.#reader;
     return status;
   }
+}
+
+/** Starts `gru agent` for node `name` on 127.0.0.1:`port`, labelling its containers with `run`. */
+export function loopbackAgent(options: {
+  cluster: string;
+  name: string;
+  port: number;
+  stateDir: string;
+  run: string;
+  ttl: number;
+  env: Record<string, string>;
+}): GruProcess {
+  const o = options;
+  return new GruProcess([
+    "agent",
+    "--cluster",
+    o.cluster,
+    "--name",
+    o.name,
+    "--address",
+    "127.0.0.1",
+    "--port",
+    String(o.port),
+    "--listen",
+    "127.0.0.1",
+    "--state",
+    `${o.stateDir}/${o.name}.json`,
+    "--ttl",
+    String(o.ttl),
+    "--label",
+    `${LABEL_TEST_RUN}=${o.run}`,
+  ], o.env);
 }

@@ -5,12 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { gru, GruProcess } from "../helpers/gru_process.ts";
+import { gru, type GruProcess, loopbackAgent } from "../helpers/gru_process.ts";
 import { etcdEndpoints, testRunId } from "../helpers/env.ts";
 import { removeRunContainers } from "../helpers/docker.ts";
 import { waitFor } from "../helpers/agent.ts";
 import { EtcdKvStore } from "../../src/adapters/etcd/etcd_kv_store.ts";
-import { LABEL_TEST_RUN } from "../../src/domain/model.ts";
 // @ts-types="../../src/agent/telemetry/parse_prometheus_text_format.d.ts"
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { freePort } from "../helpers/net.ts";
@@ -44,27 +43,15 @@ Deno.test("gossip: views converge, dead nodes expire, no token no gossip", async
     const imp = await gru(["config", "import", cluster, `${tmp}/conf`], { env });
     assert.equal(imp.code, 0, imp.stderr);
     for (const [i, port] of ports.entries()) {
-      agents.push(
-        new GruProcess([
-          "agent",
-          "--cluster",
-          cluster,
-          "--name",
-          `g${i + 1}`,
-          "--address",
-          "127.0.0.1",
-          "--port",
-          String(port),
-          "--listen",
-          "127.0.0.1",
-          "--state",
-          `${tmp}/g${i + 1}.json`,
-          "--ttl",
-          "2",
-          "--label",
-          `${LABEL_TEST_RUN}=${run}`,
-        ], env),
-      );
+      agents.push(loopbackAgent({
+        cluster,
+        name: `g${i + 1}`,
+        port,
+        stateDir: tmp,
+        run,
+        ttl: 2,
+        env,
+      }));
     }
     // With one friend per round, every view holds all three nodes within a few rounds.
     await waitFor(

@@ -5,12 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { gru, GruProcess } from "../helpers/gru_process.ts";
+import { gru, type GruProcess, loopbackAgent } from "../helpers/gru_process.ts";
 import { etcdEndpoints, testRunId } from "../helpers/env.ts";
 import { removeRunContainers } from "../helpers/docker.ts";
 import { waitFor } from "../helpers/agent.ts";
 import { EtcdKvStore } from "../../src/adapters/etcd/etcd_kv_store.ts";
-import { LABEL_TEST_RUN } from "../../src/domain/model.ts";
 import type { StatusSnapshot } from "../../src/cli/status/collect.ts";
 import { freePort } from "../helpers/net.ts";
 
@@ -35,27 +34,15 @@ Deno.test("gru status --json shows the cluster as the agents see it", async () =
     const imp = await gru(["config", "import", cluster, `${tmp}/conf`], { env });
     assert.equal(imp.code, 0, imp.stderr);
     for (const [i, port] of ports.entries()) {
-      agents.push(
-        new GruProcess([
-          "agent",
-          "--cluster",
-          cluster,
-          "--name",
-          `s${i + 1}`,
-          "--address",
-          "127.0.0.1",
-          "--port",
-          String(port),
-          "--listen",
-          "127.0.0.1",
-          "--state",
-          `${tmp}/s${i + 1}.json`,
-          "--ttl",
-          "3",
-          "--label",
-          `${LABEL_TEST_RUN}=${run}`,
-        ], env),
-      );
+      agents.push(loopbackAgent({
+        cluster,
+        name: `s${i + 1}`,
+        port,
+        stateDir: tmp,
+        run,
+        ttl: 3,
+        env,
+      }));
     }
     const health = (port: number) =>
       fetch(`http://127.0.0.1:${port}/gru/v1/health`)
