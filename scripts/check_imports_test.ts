@@ -110,6 +110,27 @@ Deno.test("check() enforces the layer rules", () => {
   deepStrictEqual(r.warnings.map((w) => w.file), ["src/ports/p.ts"]);
 });
 
+Deno.test("check() lets a layer import the named exception files of other layers", () => {
+  const rules = {
+    ports: { why: "w", allow: ["ports"], except: ["src/cluster/store.ts"], typeOnly: true },
+    cluster: { why: "w", allow: ["cluster", "ports"] },
+  };
+  const files: Record<string, string> = {
+    "src/ports/deps.ts": `import type { S } from "../cluster/store.ts";
+      import { K } from "../cluster/keys.ts";`,
+    "src/cluster/store.ts": ``,
+    "src/cluster/keys.ts": ``,
+  };
+  const r = check(
+    Object.entries(files).map(([path, src]) => ({ path, imports: parseImports(src) })),
+    { imports: IMPORTS, exists: (p) => p in files, rules },
+  );
+  deepStrictEqual(r.violations.map((v) => `${v.file}:${v.line}:${v.message.split(":")[0]}`), [
+    "src/ports/deps.ts:2:ports/ must not import src/cluster/keys.ts",
+  ]);
+  deepStrictEqual(r.warnings, []);
+});
+
 Deno.test("check() reports missing files and imports of test files", () => {
   const r = run({
     "src/agent/a.ts": `import { x } from "./missing.ts"; import { y } from "./a_test.ts";

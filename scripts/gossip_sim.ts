@@ -1,5 +1,5 @@
 /**
- * Runs the seeded gossip simulation (`src/agent/gossip/sim.ts`) for 10, 100 and 1000 agents in
+ * Runs the seeded gossip simulation (`scripts/gossip_sim/sim.ts`) for 10, 100 and 1000 agents in
  * both exchange modes and prints a Markdown table: rounds until every view holds every origin,
  * rounds for one update to reach every view, bytes per agent per round (while converging, idle,
  * while the update spreads, and in a steady cluster where each agent republishes every 5 rounds),
@@ -15,7 +15,7 @@
 // deno-lint-ignore-file no-console
 
 import type { GossipMode } from "../src/agent/gossip/exchange.ts";
-import { simulate } from "../src/agent/gossip/sim.ts";
+import { simulate } from "./gossip_sim/sim.ts";
 
 function option(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);

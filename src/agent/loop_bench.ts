@@ -1,13 +1,13 @@
 /**
  * One loop's pure work — analyze every service, then plan — for 10, 50 and 200 services
  * (`deno bench -A src/agent/loop_bench.ts`). Each service has 2 running instances and one
- * analytic; the policy enables scale-out, scale-in and swap (the original's §8.6 settings).
+ * analytic; the policy enables scale-out, scale-in and swap (as in the original's worked example).
  */
 
 import { analyzeService } from "./analyzer/analyze.ts";
 import { compileAnalytics } from "./analyzer/expressions.ts";
 import { plan } from "./planner/plan.ts";
-import { descriptor, examplePolicy, GIB } from "./planner/test_fixtures.ts";
+import { descriptor, examplePolicy, GIB } from "../../tests/helpers/planner_fixtures.ts";
 import type { PlannerInput } from "./planner/types.ts";
 import { seededPrng } from "../domain/random.ts";
 

@@ -32,24 +32,24 @@ import { UnauthorizedError, ValidationError } from "../domain/errors.ts";
 import type { Agent } from "../agent/agent.ts";
 import { errorResponse } from "./errors.ts";
 import { parseGossipMessage } from "../agent/gossip/types.ts";
-import { type AgentCommand, API_PREFIX, TOKEN_HEADER } from "./protocol.ts";
+import type { AgentCommand } from "../domain/commands.ts";
+import { API_PREFIX, TOKEN_HEADER } from "./protocol.ts";
 
-/** What the API needs of the agent. */
-export type AgentHandle = Pick<
+/** What the API serves: the agent facade, and nothing of its parts. */
+export type AgentApi = Pick<
   Agent,
   | "identity"
   | "health"
-  | "record"
+  | "node"
   | "servicesView"
   | "command"
   | "config"
   | "policy"
   | "analytics"
-  | "instances"
   | "decisionsList"
-  | "monitor"
-  | "gossiper"
-  | "membership"
+  | "pushUserMetric"
+  | "gossip"
+  | "gossipState"
 >;
 
 /** Options of `createApi`. */
@@ -104,7 +104,7 @@ export function toCommand(body: unknown): AgentCommand {
 }
 
 /** Builds the API app around an agent. */
-export function createApi(agent: AgentHandle, options: ApiOptions): Hono {
+export function createApi(agent: AgentApi, options: ApiOptions): Hono {
   const app = new Hono();
   const api = new Hono();
 
@@ -140,8 +140,7 @@ export function createApi(agent: AgentHandle, options: ApiOptions): Hono {
   });
 
   api.get("/node", async (c) => {
-    const instances = await agent.instances.refresh().catch(() => agent.instances.list());
-    return c.json({ ...agent.record(), instances });
+    return c.json(await agent.node());
   });
 
   api.get("/services", async (c) => c.json(await agent.servicesView()));
@@ -213,7 +212,7 @@ export function createApi(agent: AgentHandle, options: ApiOptions): Hono {
     }
     const service = c.req.param("service");
     const metric = c.req.param("metric");
-    agent.monitor.pushUserMetric(service, metric, values);
+    agent.pushUserMetric(service, metric, values);
     return c.json({
       ok: true,
       message: `Recorded ${values.length} values of ${service}/${metric}`,
@@ -221,20 +220,11 @@ export function createApi(agent: AgentHandle, options: ApiOptions): Hono {
   });
 
   api.post("/gossip", requireToken, async (c) => {
-    const g = agent.gossiper;
-    if (!g) throw new ValidationError("Gossip is off on this agent");
-    return c.json(g.receive(parseGossipMessage(await jsonBody(c))));
+    return c.json(agent.gossip(parseGossipMessage(await jsonBody(c))));
   });
 
   api.get("/gossip", (c) => {
-    const g = agent.gossiper;
-    return c.json({
-      self: agent.identity.name,
-      members: [...agent.membership.nodes.keys()],
-      entries: g ? g.view.entries() : [],
-      stats: g?.stats,
-      partitioned: g?.partitioned(),
-    });
+    return c.json(agent.gossipState());
   });
 
   api.get("/policies", (c) =>

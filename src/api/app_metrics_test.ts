@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { type AgentHandle, createApi, METRICS_CONTENT_TYPE } from "./app.ts";
-import { PrometheusTelemetry } from "../agent/telemetry/prometheus.ts";
+import { type AgentApi, createApi, METRICS_CONTENT_TYPE } from "./app.ts";
+import { PrometheusTelemetry } from "../adapters/prometheus/prometheus_telemetry.ts";
 
 /** `/metrics` touches no part of the agent. */
-const noAgent = {} as AgentHandle;
+const noAgent = {} as AgentApi;
 
 Deno.test("GET /metrics serves the Prometheus text at the root", async () => {
   const telemetry = new PrometheusTelemetry();

@@ -1,35 +1,11 @@
 /**
- * The agent command protocol (§12.1 of the reference): `POST /gru/v1/commands` with
- * `{"Name": …, "Target": …, "Object": …}` (keys in any letter case). Gru answers with a JSON
- * result and a real status code instead of the original's unconditional 202.
- *
- * | Name   | Target               | Object                        |
- * |--------|----------------------|-------------------------------|
- * | start  | agent                | —                             |
- * | stop   | agent                | —                             |
- * | start  | service              | service name                  |
- * | stop   | service              | service name, or {service, id}|
- * | update | all/agent/services/policy/analytics | cluster name (ignored) |
- * | update | node-base-services   | list of service names         |
- * | update | node-cpumin / node-cpumax | number in [0, 1]         |
- * | update | service-constraints  | service name                  |
+ * The agent's HTTP protocol: the route prefix, the token header and the error body. The command
+ * shapes live in the domain (`src/domain/commands.ts`), where the agent reads them too.
  *
  * @module
  */
 
-/** A command sent to an agent. */
-export interface AgentCommand {
-  name: string;
-  target: string;
-  object?: unknown;
-}
-
-/** A successful command's answer. */
-export interface CommandResult {
-  ok: true;
-  message: string;
-  data?: unknown;
-}
+export type { AgentCommand, CommandResult } from "../domain/commands.ts";
 
 /** The body of every error response. */
 export interface ErrorBody {

@@ -6,19 +6,20 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { AgentRunOptions } from "../cli/context.ts";
+import type { AgentRunOptions } from "../ports/cli_deps.ts";
 import { openStore } from "./store.ts";
-import { Agent } from "../agent/agent.ts";
+import type { Agent } from "../agent/agent.ts";
+import { wireAgent } from "./agent_wiring.ts";
 import { createApi } from "../api/app.ts";
 import { DockerRuntime } from "../adapters/docker/docker_runtime.ts";
 import { resolveDockerUrl } from "../adapters/docker/docker_url.ts";
 import { DockerStatsUsageReader } from "../adapters/docker/docker_stats_reader.ts";
 import { CgroupUsageReader } from "../adapters/cgroup/cgroup_usage_reader.ts";
 import type { UsageReader } from "../ports/usage_reader.ts";
-import type { GossipTransport } from "../agent/gossiper.ts";
+import type { GossipTransport } from "../agent/gossip/gossiper.ts";
 import { parseGossipMessage } from "../agent/gossip/types.ts";
 import { AgentClient } from "../api/client.ts";
-import { PrometheusTelemetry } from "../agent/telemetry/prometheus.ts";
+import { PrometheusTelemetry } from "../adapters/prometheus/prometheus_telemetry.ts";
 import { ReloadingSink } from "./reloading_sink.ts";
 import { systemClock } from "../domain/clock.ts";
 import { errorMessage, NotFoundError, UnavailableError } from "../domain/errors.ts";
@@ -99,7 +100,7 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
     log.info("Container usage read from {source}", { source: usage.kind });
     const telemetry = new PrometheusTelemetry();
     const sink = new ReloadingSink(() => agent.config.metric);
-    const agent: Agent = new Agent({
+    const agent: Agent = wireAgent({
       identity: {
         cluster: id.cluster,
         name: id.name,
@@ -134,7 +135,7 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
     }]);
     telemetry.gauge("gru_instances", "Instances on this node by service and status.", () => {
       const counts = new Map<string, number>();
-      for (const i of agent.instances.list()) {
+      for (const i of agent.parts.instances.list()) {
         const k = `${i.service}\u0000${i.status}`;
         counts.set(k, (counts.get(k) ?? 0) + 1);
       }

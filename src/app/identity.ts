@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { NodeIdentity } from "../cli/context.ts";
+import type { NodeIdentity } from "../ports/cli_deps.ts";
 import { ValidationError } from "../domain/errors.ts";
 
 /** Reads the identity file; `undefined` when it does not exist. */

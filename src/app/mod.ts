@@ -4,9 +4,9 @@
  * @module
  */
 
-import type { CliDeps, Output } from "../cli/context.ts";
-import type { AgentRunOptions, StoreOptions } from "../cli/context.ts";
+import type { AgentRunOptions, CliDeps, Output, StoreOptions } from "../ports/cli_deps.ts";
 import type { ClusterStore } from "../cluster/cluster_store.ts";
+import { loadConfigDir, writeConfigDir } from "../adapters/fs/config_dir.ts";
 import { detectHostIp, readIdentity, writeIdentity } from "./identity.ts";
 import { configureLogging } from "./logging.ts";
 
@@ -42,5 +42,7 @@ export function realCliDeps(output: Output = consoleOutput): CliDeps {
     readIdentity,
     writeIdentity,
     detectHostIp,
+    loadConfigDir,
+    writeConfigDir,
   };
 }

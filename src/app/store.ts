@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { StoreOptions } from "../cli/context.ts";
+import type { StoreOptions } from "../ports/cli_deps.ts";
 import { ClusterStore } from "../cluster/cluster_store.ts";
 import { MemoryKvStore } from "../adapters/memory/memory_kv_store.ts";
 import { ValidationError } from "../domain/errors.ts";

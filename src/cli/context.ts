@@ -1,80 +1,20 @@
 /**
- * What every CLI command gets: an output sink (so tests and the REPL can capture it) and
- * factories for the adapters it may need. Only `main.ts` calls `Deno.exit`.
+ * What every CLI command shares: the injected dependencies (`CliDeps` and the types around it,
+ * declared in `src/ports/cli_deps.ts` and re-exported here), exit codes, an in-memory `Output`
+ * for tests and the REPL, and the global store options. Only `main.ts` calls `Deno.exit`.
  *
  * @module
  */
 
-import type { ClusterStore } from "../cluster/cluster_store.ts";
+import type { Output, StoreOptions } from "../ports/cli_deps.ts";
 
-/** Where human output goes. */
-export interface Output {
-  /** One line (or block) to stdout. */
-  out(text: string): void;
-  /** One line (or block) to stderr. */
-  err(text: string): void;
-}
-
-/** Global options that choose and reach the store. */
-export interface StoreOptions {
-  /** Comma-separated etcd endpoints (`http://127.0.0.1:2379,…`); default `ETCD_ADDR`. */
-  etcd?: string | undefined;
-  etcdUser?: string | undefined;
-  etcdPassword?: string | undefined;
-  etcdCa?: string | undefined;
-  etcdCert?: string | undefined;
-  etcdKey?: string | undefined;
-  /** `etcd` (default) or `file:<path>` / `memory` for the embedded store. */
-  store?: string | undefined;
-}
-
-/** A node's identity, saved by `gru join` and read by `gru agent`. */
-export interface NodeIdentity {
-  cluster: string;
-  name: string;
-  uuid: string;
-  /** IP advertised to peers. */
-  address: string;
-  port: number;
-  /** etcd endpoints used at join time (comma-separated), if any. */
-  etcd?: string | undefined;
-}
-
-/** How to run an agent process. */
-export interface AgentRunOptions {
-  identity: NodeIdentity;
-  store: StoreOptions;
-  /** Interface to listen on. @default "0.0.0.0" */
-  listen: string;
-  /** Docker URL overriding the cluster config (flag or DOCKER_HOST). */
-  docker?: string | undefined;
-  /** Node lease TTL in seconds. */
-  ttl: number;
-  dryRun: boolean;
-  /** Start the autonomic loop at once instead of waiting for `start agent`. */
-  activate: boolean;
-  /** Extra labels on every container this agent creates. */
-  labels: Record<string, string>;
-}
-
-/** Dependencies injected into the command tree by the composition root. */
-export interface CliDeps {
-  output: Output;
-  /** Opens the cluster store; the caller closes it with `store.kv.close()`. */
-  openStore(options: StoreOptions): Promise<ClusterStore>;
-  /** Environment lookup. */
-  env(name: string): string | undefined;
-  /** Sets the log level (called before every command). */
-  configureLogging(level: string): Promise<void>;
-  /** Runs an agent until SIGINT/SIGTERM; resolves with the exit code. */
-  runAgent(options: AgentRunOptions): Promise<number>;
-  /** Reads the identity file, `undefined` if there is none. */
-  readIdentity(path: string): Promise<NodeIdentity | undefined>;
-  /** Writes the identity file (creating its directory). */
-  writeIdentity(path: string, identity: NodeIdentity): Promise<void>;
-  /** The first non-loopback IPv4 address of this host. */
-  detectHostIp(): string | undefined;
-}
+export type {
+  AgentRunOptions,
+  CliDeps,
+  NodeIdentity,
+  Output,
+  StoreOptions,
+} from "../ports/cli_deps.ts";
 
 /** Default identity file of `gru join` / `gru agent` (env `GRU_STATE`). */
 export const DEFAULT_STATE_FILE = "/var/lib/gru/node.json";

@@ -97,7 +97,7 @@ export class ClusterStore {
 
   /**
    * Creates the cluster's tree. Throws `ConflictError` when the cluster exists already: an
-   * existing cluster is never overwritten (§16 #24).
+   * existing cluster is never overwritten (docs/compat.md#d24).
    */
   async createCluster(cluster: string, ids: { uuid: string; token: string }): Promise<void> {
     assertName("cluster", cluster);
@@ -263,7 +263,8 @@ export class ClusterStore {
 
   /**
    * Writes the node's four keys on `lease`. Throws `ConflictError` when a live node of the same
-   * name has another uuid (§16 #28: a taken name is refused, never silently replaced).
+   * name has another uuid: a taken name is refused, never silently replaced
+   * (docs/compat.md#d28).
    */
   async registerNode(cluster: string, record: NodeRecord, lease: string): Promise<void> {
     const k = clusterKeys(cluster);

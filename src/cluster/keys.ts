@@ -1,5 +1,5 @@
 /**
- * The etcd key tree, the original's (§3 of the reference), under `/gru/<cluster>/`.
+ * The etcd key tree, the original's (docs/compat.md#keep-etcd), under `/gru/<cluster>/`.
  *
  * @module
  */

@@ -401,8 +401,8 @@ export function parseNodeResources(input: unknown, source: string): NodeResource
 }
 
 /**
- * The agent configuration used when none was uploaded: every default of §4.1 (loop every 5 s,
- * strategy `probdelta`, Docker `default`, metrics off…).
+ * The agent configuration used when none was uploaded: every default of `agentConfigSchema`
+ * (loop every 5 s, strategy `probdelta`, Docker `default`, metrics off…).
  *
  * @returns A fresh configuration.
  */

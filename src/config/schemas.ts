@@ -1,6 +1,7 @@
 /**
- * Zod schemas of the configuration documents (§4 of the reference), with Gru's defaults and
- * checks. Every check's message is the `expected` part of a problem ("a number greater than 0");
+ * Zod schemas of the configuration documents (the original's fields, docs/compat.md#keep-config),
+ * with Gru's defaults and checks; how they are stricter than the original is listed in
+ * docs/compat.md#validation. Every check's message is the `expected` part of a problem ("a number greater than 0");
  * `documents.ts` adds the path and what was found.
  *
  * Keys are the model's camelCase names; `case_insensitive.ts` maps the document's keys onto them
@@ -20,7 +21,7 @@ import { parseGuestPort, parsePortRange } from "../domain/port_range.ts";
  */
 export const DOCUMENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
-/** Base metrics a policy may name (§4.6). */
+/** Base metrics a policy may name. */
 export const BASE_METRICS = ["cpu_avg", "memory_avg"] as const;
 
 /** Metric services an agent knows. */
@@ -155,7 +156,7 @@ const volumes = z.record(
   { error: EXPECT.object },
 );
 
-/** `/gru/<cluster>/config` (§4.1). */
+/** The agent configuration, `/gru/<cluster>/config`. */
 export const agentConfigSchema = z.object({
   docker: z.object({
     daemonUrl: str(EXPECT.daemonUrl)
@@ -198,7 +199,7 @@ export const agentConfigSchema = z.object({
   }, { error: EXPECT.object }).prefault({}),
 }, { error: EXPECT.object });
 
-/** `configuration` of a service descriptor (§4.2). */
+/** `configuration` of a service descriptor: how its containers are created. */
 export const dockerConfigurationSchema = z.object({
   env: z.record(z.string(), str(), { error: EXPECT.object }).default({}),
   volumes: volumes.default({}),
@@ -213,7 +214,7 @@ export const dockerConfigurationSchema = z.object({
   stopTimeout: wholeAtLeast(0, EXPECT.wholeOrZero).default(0),
 }, { error: EXPECT.object });
 
-/** `/gru/<cluster>/services/<name>` (§4.2). */
+/** A service descriptor, `/gru/<cluster>/services/<name>`. */
 export const serviceDescriptorSchema = z.object({
   name: name(),
   type: str().default(""),
@@ -243,14 +244,14 @@ function policyRule(defaultThreshold: number) {
   }, { error: EXPECT.object }).prefault({});
 }
 
-/** `/gru/<cluster>/policy` (§4.6). */
+/** The policy configuration, `/gru/<cluster>/policy`. */
 export const policyConfigSchema = z.object({
   scalein: policyRule(0.35),
   scaleout: policyRule(0.75),
   swap: policyRule(0.6),
 }, { error: EXPECT.object });
 
-/** `/gru/<cluster>/analytics/<name>` (§4.7). */
+/** An analytic expression, `/gru/<cluster>/analytics/<name>`. */
 export const analyticSchema = z.object({
   name: name(),
   expr: str(EXPECT.expr).refine((e) => e.trim() !== "", { error: EXPECT.expr }),
@@ -258,7 +259,7 @@ export const analyticSchema = z.object({
   constraints: strList().default([]),
 }, { error: EXPECT.object });
 
-/** `…/nodes/<node>/config` (§4.4). */
+/** A node's identity, `…/nodes/<node>/config`. */
 export const nodeConfigSchema = z.object({
   uuid: str().default(""),
   name: str().default(""),
@@ -267,14 +268,14 @@ export const nodeConfigSchema = z.object({
   remote: str().default(""),
 }, { error: EXPECT.object });
 
-/** `…/nodes/<node>/constraints` (§4.5). */
+/** A node's constraints, `…/nodes/<node>/constraints`. */
 export const nodeConstraintsSchema = z.object({
   cpuMin: atLeast(0, EXPECT.numberOrZero).default(0),
   cpuMax: atLeast(0, EXPECT.numberOrZero).default(0),
   baseServices: strList().default([]),
 }, { error: EXPECT.object });
 
-/** `…/nodes/<node>/resources` (§4.5). */
+/** A node's resources (from the engine), `…/nodes/<node>/resources`. */
 export const nodeResourcesSchema = z.object({
   totalCpus: wholeAtLeast(0, EXPECT.wholeOrZero).default(0),
   totalMemory: wholeAtLeast(0, EXPECT.wholeOrZero).default(0),

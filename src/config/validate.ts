@@ -2,7 +2,7 @@
  * Checks across documents: analytic expressions (parsed with mathjs, loaded lazily so commands
  * that never validate do not pay for it), references from services and the policy to analytics,
  * constraints that analytics need. Two services may share an image: instances are matched to
- * services by label, not by image (§16 #27).
+ * services by label, not by image (docs/compat.md#d27).
  *
  * @module
  */

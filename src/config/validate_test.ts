@@ -112,7 +112,7 @@ Deno.test("validateClusterDocs() reports each cross-document problem", async () 
       ],
     },
     {
-      name: "two services may share an image (matched by label, §16 #27)",
+      name: "two services may share an image (instances are matched by label)",
       docs: { services: [service({}), service({ name: "api" })] },
       lines: [],
     },

@@ -2,8 +2,8 @@
  * Gru's domain types: the configuration documents kept in etcd (agent config, service
  * descriptors, policy, analytics), node records and service instances. Plain data, no I/O.
  *
- * Field names are the original's (§4 of the reference), in camelCase; documents are read with
- * case-insensitive keys, so `"Docker"`, `"docker"` and `"DOCKER"` all fill `docker`.
+ * Field names are the original's (docs/compat.md#keep-config), in camelCase; documents are read
+ * with case-insensitive keys, so `"Docker"`, `"docker"` and `"DOCKER"` all fill `docker`.
  *
  * @module
  */
@@ -168,6 +168,13 @@ export interface NodeResources {
   totalCpus: number;
   /** Bytes. */
   totalMemory: number;
+}
+
+/** A node's resources with what is still free (gossiped, and what placement counts on). */
+export interface NodeCapacity extends NodeResources {
+  freeCpus: number;
+  /** Bytes. */
+  freeMemory: number;
 }
 
 /** Everything etcd holds about one node. */

@@ -1,6 +1,7 @@
 /**
  * Host port ranges (`"50000"` or `"50000-50004"`, ascending, in 1..65535) and guest port keys
- * (`"80"`, `"80/tcp"`, `"53/udp"`) of service descriptors (§4.2, §14.4 of the reference).
+ * (`"80"`, `"80/tcp"`, `"53/udp"`) of service descriptors (`configuration.ports`, as in the
+ * original; a descending range is an error: docs/compat.md#d7).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Memory sizes as written in service descriptors (§14.4 of the reference): digits, an optional
+ * Memory sizes as written in service descriptors, parsed as the original did: digits, an optional
  * binary multiplier `k`, `m`, `g`, `t` or `p` (case-insensitive) and an optional `b`.
  *
  * @module

@@ -1,7 +1,7 @@
 /**
  * The agent's own metrics (served in Prometheus text format at `/metrics`). Agent code calls
- * these; the Prometheus registry in `src/agent/telemetry/` implements them. Calls are cheap and
- * never throw.
+ * these; the Prometheus registry in `src/adapters/prometheus/` implements them. Calls are cheap
+ * and never throw.
  *
  * @module
  */

@@ -46,13 +46,13 @@ function docs(options: {
 }
 
 function count(agent: Agent, service: string, phase?: string): number {
-  return agent.monitor.snapshot().instances.filter((i) =>
+  return agent.parts.monitor.snapshot().instances.filter((i) =>
     i.service === service && i.status !== "stopped" && (phase === undefined || i.phase === phase)
   ).length;
 }
 
 function ports(agent: Agent, service: string): number[] {
-  return agent.instances.list(service).filter((i) => i.status === "running")
+  return agent.parts.instances.list(service).filter((i) => i.status === "running")
     .flatMap((i) => i.ports.map((p) => p.host));
 }
 

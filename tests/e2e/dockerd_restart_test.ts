@@ -1,6 +1,6 @@
 /**
- * A dockerd restart does not kill the agent (§16 #4): the event stream reconnects, the agent
- * resyncs, and its base service runs again. Uses a private engine the test restarts.
+ * A dockerd restart does not kill the agent (docs/compat.md#d4): the event stream reconnects,
+ * the agent resyncs, and its base service runs again. Uses a private engine the test restarts.
  */
 
 import assert from "node:assert/strict";
@@ -36,16 +36,28 @@ Deno.test("the agent survives a dockerd restart and brings its base service back
   try {
     await t.agent.command({ name: "start", target: "agent" });
     await waitFor(async () => (await running()).length === 1, 15_000, () => "no keep");
-    await waitFor(() => t.agent.monitor.snapshot().eventsConnected, 10_000, () => "no events");
+    await waitFor(
+      () => t.agent.parts.monitor.snapshot().eventsConnected,
+      10_000,
+      () => "no events",
+    );
 
     await engine.stop(); // containers stop with the engine
-    await waitFor(() => !t.agent.monitor.snapshot().eventsConnected, 10_000, () => "still up");
+    await waitFor(
+      () => !t.agent.parts.monitor.snapshot().eventsConnected,
+      10_000,
+      () => "still up",
+    );
     const seqDown = t.agent.decisionsList(1)[0]?.seq ?? 0;
     await new Promise((r) => setTimeout(r, 2000)); // loops go on without an engine
     assert.ok((t.agent.decisionsList(1)[0]?.seq ?? 0) > seqDown, "the loop kept running");
 
     await engine.restart();
-    await waitFor(() => t.agent.monitor.snapshot().eventsConnected, 20_000, () => "no reconnect");
+    await waitFor(
+      () => t.agent.parts.monitor.snapshot().eventsConnected,
+      20_000,
+      () => "no reconnect",
+    );
     await waitFor(
       async () => (await running()).length === 1,
       20_000,

@@ -6,7 +6,8 @@
 
 import { MemoryKvStore } from "../../src/adapters/memory/memory_kv_store.ts";
 import { ClusterStore } from "../../src/cluster/cluster_store.ts";
-import { Agent } from "../../src/agent/agent.ts";
+import { wireAgent } from "../../src/app/agent_wiring.ts";
+import type { Agent } from "../../src/agent/agent.ts";
 import { systemClock } from "../../src/domain/clock.ts";
 import { seededPrng } from "../../src/domain/random.ts";
 import { type ClusterDocs, LABEL_TEST_RUN } from "../../src/domain/model.ts";
@@ -50,7 +51,7 @@ export async function startTestAgent(options: {
   }
   await store.importDocs(options.cluster, options.docs);
   const usage = await pickUsageReader();
-  const agent = new Agent({
+  const agent = wireAgent({
     identity: {
       cluster: options.cluster,
       name: options.node ?? "n1",

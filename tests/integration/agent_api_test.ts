@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { MemoryKvStore } from "../../src/adapters/memory/memory_kv_store.ts";
 import { ClusterStore } from "../../src/cluster/cluster_store.ts";
-import { Agent } from "../../src/agent/agent.ts";
+import { wireAgent } from "../../src/app/agent_wiring.ts";
 import { createApi } from "../../src/api/app.ts";
 import { systemClock } from "../../src/domain/clock.ts";
 import { LABEL_SERVICE, LABEL_TEST_RUN } from "../../src/domain/model.ts";
@@ -20,7 +20,7 @@ import { removeRunContainers, testRuntime } from "../helpers/docker.ts";
 const TOKEN = "s3cret-token";
 
 function makeAgent(store: ClusterStore, cluster: string, run: string, usage: UsageReader) {
-  return new Agent({
+  return wireAgent({
     identity: {
       cluster,
       name: "api1",
@@ -116,7 +116,7 @@ Deno.test("agent API: routes, errors, token, limits, reservations, adoption", as
       assert.match((await res.json()).error.message, /gru-test\/missing-image/);
     });
 
-    await t.step("two concurrent starts get different cores and ports (§16 #19)", async () => {
+    await t.step("two concurrent starts get different cores and ports", async () => {
       const [a, b] = await Promise.all([
         command({ Name: "start", Target: "service", Object: "web" }),
         app.request("/gru/v1/services/web/instances", { method: "POST", headers: auth }),
@@ -133,10 +133,10 @@ Deno.test("agent API: routes, errors, token, limits, reservations, adoption", as
 
     await t.step("a restarted agent adopts the containers it finds", async () => {
       const again = makeAgent(store, cluster, run, usage);
-      await again.instances.init();
-      const adopted = again.instances.list("web");
+      await again.parts.instances.init();
+      const adopted = again.parts.instances.list("web");
       assert.equal(adopted.length, 2);
-      assert.equal(again.instances.ledger.view().freeCpus.length, 0);
+      assert.equal(again.parts.instances.ledger.view().freeCpus.length, 0);
     });
 
     await t.step("DELETE stops the newest instance; stop with nothing left is 404", async () => {
@@ -167,11 +167,11 @@ Deno.test("agent API: routes, errors, token, limits, reservations, adoption", as
       assert.equal(cpu.status, 400);
     });
 
-    await t.step("POST /stats/user records values the monitor reports (§16 #14)", async () => {
+    await t.step("POST /stats/user records values the monitor reports", async () => {
       const post = (body: unknown, path = "/gru/v1/stats/user/web/latency") =>
         app.request(path, { method: "POST", headers: auth, body: JSON.stringify(body) });
       assert.equal((await post({ values: [10, 30] })).status, 200);
-      assert.equal(agent.monitor.snapshot().userMetrics.web?.latency, 20);
+      assert.equal(agent.parts.monitor.snapshot().userMetrics.web?.latency, 20);
       const bad = await post({ values: [1, "x"] });
       assert.equal(bad.status, 400);
       assert.match((await bad.json()).error.message, /expected finite numbers >= 0/);

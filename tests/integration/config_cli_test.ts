@@ -10,7 +10,7 @@ import { ExitError, memoryOutput } from "../../src/cli/context.ts";
 import { realCliDeps } from "../../src/app/mod.ts";
 import { ClusterStore } from "../../src/cluster/cluster_store.ts";
 import { EtcdKvStore } from "../../src/adapters/etcd/etcd_kv_store.ts";
-import { loadConfigDir } from "../../src/config/load_dir.ts";
+import { loadConfigDir } from "../../src/adapters/fs/config_dir.ts";
 import { NotFoundError } from "../../src/domain/errors.ts";
 import { etcdEndpoints, testRunId } from "../helpers/env.ts";
 

@@ -10,7 +10,7 @@ import { etcdEndpoints, testRunId } from "../helpers/env.ts";
 import { removeRunContainers } from "../helpers/docker.ts";
 import { waitFor } from "../helpers/agent.ts";
 import { EtcdKvStore } from "../../src/adapters/etcd/etcd_kv_store.ts";
-// @ts-types="../../src/agent/telemetry/parse_prometheus_text_format.d.ts"
+// @ts-types="../../src/adapters/prometheus/parse_prometheus_text_format.d.ts"
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { freePort } from "../helpers/net.ts";
 

@@ -1,6 +1,7 @@
 /**
- * Where the Docker engine is: the original's `Docker.DaemonUrl` forms (§1.5 step 9) plus
- * `unix://`, `tcp://`, `http(s)://` and `DOCKER_HOST`, with optional TLS.
+ * Where the Docker engine is: the original's `Docker.DaemonUrl` forms (`default`,
+ * `local:<port>`, `<host>:<port>`) plus `unix://`, `tcp://`, `http(s)://` and `DOCKER_HOST`, with
+ * optional TLS.
  *
  * @module
  */

@@ -21,6 +21,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import { Backoff } from "../../domain/backoff.ts";
 import { type Clock, systemClock } from "../../domain/clock.ts";
 import type { MetricPoint, MetricSink, MetricSinkStats } from "../../ports/metric_sink.ts";
 import { encodeLines } from "./line_protocol.ts";
@@ -65,8 +66,8 @@ export class BufferedSink implements MetricSink {
   readonly #maxBuffered: number;
   readonly #maxBatch: number;
   readonly #flushIntervalMs: number;
-  readonly #initialBackoffMs: number;
-  readonly #maxBackoffMs: number;
+  /** Retry delays; `attempts` is 0 while writes succeed. */
+  readonly #backoff: Backoff;
   readonly #closeTimeoutMs: number;
   readonly #logIntervalMs: number;
   readonly #onClose: (() => Promise<void>) | undefined;
@@ -83,8 +84,6 @@ export class BufferedSink implements MetricSink {
   /** Aborts in-flight writes when `close` gives up. */
   readonly #abort = new AbortController();
   #closed = false;
-  /** Delay before the next retry; 0 while writes succeed. */
-  #backoff = 0;
   /** No timer-driven attempt before this time. */
   #retryAt = 0;
 
@@ -107,8 +106,11 @@ export class BufferedSink implements MetricSink {
     this.#maxBuffered = Math.max(1, Math.floor(options.maxBuffered ?? 10_000));
     this.#maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 1000));
     this.#flushIntervalMs = Math.max(1, options.flushIntervalMs ?? 1000);
-    this.#initialBackoffMs = Math.max(1, options.initialBackoffMs ?? 250);
-    this.#maxBackoffMs = Math.max(this.#initialBackoffMs, options.maxBackoffMs ?? 10_000);
+    const minMs = Math.max(1, options.initialBackoffMs ?? 250);
+    this.#backoff = new Backoff(this.#clock, {
+      minMs,
+      maxMs: Math.max(minMs, options.maxBackoffMs ?? 10_000),
+    });
     this.#closeTimeoutMs = Math.max(0, options.closeTimeoutMs ?? 2000);
     this.#logIntervalMs = Math.max(0, options.logIntervalMs ?? 60_000);
     this.#onClose = options.onClose;
@@ -129,7 +131,7 @@ export class BufferedSink implements MetricSink {
       for (const line of lines) this.#queue.push(line);
       this.#trim();
       if (this.#running) return;
-      if (this.#queued >= this.#maxBatch && this.#backoff === 0) this.#flushSoon();
+      if (this.#queued >= this.#maxBatch && this.#backoff.attempts === 0) this.#flushSoon();
       else this.#schedule(Math.max(this.#flushIntervalMs, this.#retryAt - this.#clock.now()));
     } catch (e) {
       // never throw to the caller
@@ -208,10 +210,10 @@ export class BufferedSink implements MetricSink {
       }
       this.#written += this.#inflight.length;
       this.#inflight = [];
-      if (this.#backoff > 0) {
+      if (this.#backoff.attempts > 0) {
         log.info("Metric writes recovered ({kind})", { kind: this.kind });
       }
-      this.#backoff = 0;
+      this.#backoff.reset();
       this.#retryAt = 0;
       this.#lastError = undefined;
     }
@@ -225,10 +227,8 @@ export class BufferedSink implements MetricSink {
     this.#trim();
     this.#failedWrites++;
     this.#lastError = e instanceof Error ? e.message : String(e);
-    this.#backoff = this.#backoff === 0
-      ? this.#initialBackoffMs
-      : Math.min(this.#maxBackoffMs, this.#backoff * 2);
-    this.#retryAt = this.#clock.now() + this.#backoff;
+    const delay = this.#backoff.next();
+    this.#retryAt = this.#clock.now() + delay;
     const now = this.#clock.now();
     if (now - this.#lastFailLog >= this.#logIntervalMs) {
       this.#lastFailLog = now;
@@ -237,7 +237,7 @@ export class BufferedSink implements MetricSink {
         {
           kind: this.kind,
           buffered: this.#queued,
-          delay: this.#backoff,
+          delay,
           error: this.#lastError,
         },
       );
@@ -247,7 +247,8 @@ export class BufferedSink implements MetricSink {
   /** After a drain: schedule the next attempt if points are left. */
   #afterRun(): void {
     if (this.#closed || this.#queued === 0) return;
-    if (this.#backoff > 0) this.#schedule(Math.max(0, this.#retryAt - this.#clock.now()));
+    const failing = this.#backoff.attempts > 0;
+    if (failing) this.#schedule(Math.max(0, this.#retryAt - this.#clock.now()));
     else if (this.#queued >= this.#maxBatch) this.#flushSoon();
     else this.#schedule(this.#flushIntervalMs);
   }

@@ -4,7 +4,7 @@
  * constraints. Pure: no I/O, no clock. Its output fills the planner's
  * `ServiceState.cluster.base` / `user` (after merging with the cluster).
  *
- * Fixes of the original (reference §6.2–§6.4, §7.2, §16 #12, #13, #15, #16):
+ * Fixes of the original (docs/compat.md#d12, #d13, #d15, #d16):
  * - an instance's CPU is the cores it used over the whole window (idle time counts) divided by
  *   the cores it is given (`cpuNumber`, at least 1), so an instance pinned to 2 cores using both
  *   fully reads 1.0, not "saturated at 1 core";
@@ -17,6 +17,7 @@
  * @module
  */
 
+import { clamp01, mean } from "../../domain/math.ts";
 import type { InstanceStatus, ServiceDescriptor } from "../../domain/model.ts";
 import type { CompiledAnalytics, Scope } from "./expressions.ts";
 
@@ -66,17 +67,6 @@ export interface ServiceAnalysis {
   metrics: Record<string, number | undefined>;
   /** Why some values are unknown or partial, for the log. */
   reasons: string[];
-}
-
-function clamp01(x: number): number {
-  return Math.min(1, Math.max(0, x));
-}
-
-function mean(values: readonly number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  let sum = 0;
-  for (const v of values) sum += v;
-  return sum / values.length;
 }
 
 function known(x: number | undefined): x is number {

@@ -7,7 +7,7 @@
  * would reject (syntax error, forbidden construct, unknown function, undeclared symbol) never
  * evaluates; it reads `undefined` with the reason.
  *
- * Differences from the original's evaluator (reference §7.2, §16 #16):
+ * Differences from the original's evaluator (docs/compat.md#d16):
  * - Precedence is mathjs's, which is the usual one: `a - b*c - d` is `(a - (b*c)) - d`; the
  *   original computed `a - (b*c - d)`. Powers are `^` (the original's `**` is a syntax error,
  *   which validation reports with a hint). Comparisons (`<`, `>`, `==`…) yield 1 or 0 as in the

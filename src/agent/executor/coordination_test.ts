@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { coordinate, type CoordinationInput } from "./coordination.ts";
 import type { Candidate } from "../planner/types.ts";
-import { descriptor } from "../planner/test_fixtures.ts";
+import { descriptor } from "../../../tests/helpers/planner_fixtures.ts";
 import { seededPrng } from "../../domain/random.ts";
 
 const cand = (name: Candidate["name"], targets: string[]): Candidate => ({

@@ -10,74 +10,7 @@
 
 import { z } from "zod";
 import { ValidationError } from "../../domain/errors.ts";
-
-/** What one node shares about one of its services. */
-export interface ServiceShare {
-  /** Running instances on the node. */
-  running: number;
-  /** Pending (starting) instances on the node. */
-  pending: number;
-  /** Mean CPU use of the running instances (fraction of their cores); absent when unknown. */
-  cpu_avg?: number;
-  /** Mean memory use of the running instances (fraction of their limit); absent when unknown. */
-  memory_avg?: number;
-  /** The service's analytics by name; unknown ones are absent. */
-  analytics: Record<string, number>;
-  /** Cores one instance needs, as the node's copy of the service descriptor says. */
-  cpuNumber: number;
-}
-
-/** A node's resources as it last computed them. */
-export interface NodeResources {
-  totalCpus: number;
-  freeCpus: number;
-  /** Bytes. */
-  totalMemory: number;
-  /** Bytes. */
-  freeMemory: number;
-}
-
-/** One scaling action a node took (its "ledger"). */
-export interface LedgerAction {
-  service: string;
-  action: "start" | "stop";
-  /** The origin's clock, ms since the epoch. */
-  time: number;
-  /** Why, usually the chosen policy. */
-  reason: string;
-}
-
-/** Everything one node shares, versioned. */
-export interface NodeShare {
-  /** The node's name. */
-  origin: string;
-  /** Per origin, strictly increasing: a higher version replaces a lower one everywhere. */
-  version: number;
-  /** The origin's clock when it published, ms since the epoch (informative: clocks differ). */
-  time: number;
-  /** Whether the origin's agent is active (runs its loop and would act). */
-  active: boolean;
-  /** The origin's services by name, including ones with no instance there. */
-  services: Record<string, ServiceShare>;
-  resources: NodeResources;
-  /** The origin's recent scaling actions. */
-  actions: LedgerAction[];
-}
-
-/** One gossip message (request or reply) between two agents of a cluster. */
-export interface GossipMessage {
-  /** The cluster's name; a receiver drops messages of another cluster. */
-  cluster: string;
-  /** The sender's node name. */
-  from: string;
-  /** Shares the sender passes on (its own and those it holds of others). */
-  entries: NodeShare[];
-  /**
-   * The versions the sender holds, by origin (its own included). Only in a request: the
-   * receiver then replies with just the entries newer than these. Absent: reply with all.
-   */
-  digest?: Record<string, number>;
-}
+import type { NodeCapacity } from "../../domain/model.ts";
 
 /** Bounds on a gossip message: anything larger is rejected. */
 export const GOSSIP_LIMITS = {
@@ -156,44 +89,80 @@ function boundedArray<T extends z.ZodType>(item: T, max: number, what: string) {
 }
 
 const serviceShareSchema = z.strictObject({
+  /** Running instances on the node. */
   running: count(),
+  /** Pending (starting) instances on the node. */
   pending: count(),
+  /** Mean CPU use of the running instances (fraction of their cores); absent when unknown. */
   cpu_avg: nonNegative().optional(),
+  /** Mean memory use of the running instances (fraction of their limit); absent when unknown. */
   memory_avg: nonNegative().optional(),
+  /** The service's analytics by name; unknown ones are absent. */
   analytics: boundedRecord(finite(), GOSSIP_LIMITS.maxAnalytics, "analytics"),
+  /** Cores one instance needs, as the node's copy of the service descriptor says. */
   cpuNumber: nonNegative(),
 }, { error: "expected an object" });
 
-const nodeShareSchema = z.strictObject({
-  origin: name(),
-  version: count(),
-  time: nonNegative(),
-  active: z.boolean({ error: "expected true or false" }),
-  services: boundedRecord(serviceShareSchema, GOSSIP_LIMITS.maxServices, "services"),
-  resources: z.strictObject({
-    totalCpus: nonNegative(),
-    freeCpus: nonNegative(),
-    totalMemory: nonNegative(),
-    freeMemory: nonNegative(),
-  }, { error: "expected an object" }),
-  actions: boundedArray(
-    z.strictObject({
-      service: name(),
-      action: z.enum(["start", "stop"], { error: 'expected "start" or "stop"' }),
-      time: nonNegative(),
-      reason: text(),
-    }, { error: "expected an object" }),
-    GOSSIP_LIMITS.maxActions,
-    "actions",
-  ),
+/** What one node shares about one of its services. */
+export type ServiceShare = z.infer<typeof serviceShareSchema>;
+
+const capacitySchema: z.ZodType<NodeCapacity> = z.strictObject({
+  totalCpus: nonNegative(),
+  freeCpus: nonNegative(),
+  totalMemory: nonNegative(),
+  freeMemory: nonNegative(),
 }, { error: "expected an object" });
 
+const ledgerActionSchema = z.strictObject({
+  service: name(),
+  action: z.enum(["start", "stop"], { error: 'expected "start" or "stop"' }),
+  /** The origin's clock, ms since the epoch. */
+  time: nonNegative(),
+  /** Why, usually the chosen policy. */
+  reason: text(),
+}, { error: "expected an object" });
+
+/** One scaling action a node took (its "ledger"). */
+export type LedgerAction = z.infer<typeof ledgerActionSchema>;
+
+const nodeShareSchema = z.strictObject({
+  /** The node's name. */
+  origin: name(),
+  /** Per origin, strictly increasing: a higher version replaces a lower one everywhere. */
+  version: count(),
+  /** The origin's clock when it published, ms since the epoch (informative: clocks differ). */
+  time: nonNegative(),
+  /** Whether the origin's agent is active (runs its loop and would act). */
+  active: z.boolean({ error: "expected true or false" }),
+  /** The origin's services by name, including ones with no instance there. */
+  services: boundedRecord(serviceShareSchema, GOSSIP_LIMITS.maxServices, "services"),
+  resources: capacitySchema,
+  /** The origin's recent scaling actions. */
+  actions: boundedArray(ledgerActionSchema, GOSSIP_LIMITS.maxActions, "actions"),
+}, { error: "expected an object" });
+
+/** Everything one node shares, versioned. */
+export type NodeShare = z.infer<typeof nodeShareSchema>;
+
+/** What this node publishes each loop: its share without the version and the ledger. */
+export type LocalShare = Pick<NodeShare, "active" | "services" | "resources">;
+
 const gossipMessageSchema = z.strictObject({
+  /** The cluster's name; a receiver drops messages of another cluster. */
   cluster: name(),
+  /** The sender's node name. */
   from: name(),
+  /** Shares the sender passes on (its own and those it holds of others). */
   entries: boundedArray(nodeShareSchema, GOSSIP_LIMITS.maxEntries, "entries"),
+  /**
+   * The versions the sender holds, by origin (its own included). Only in a request: the
+   * receiver then replies with just the entries newer than these. Absent: reply with all.
+   */
   digest: boundedRecord(count(), GOSSIP_LIMITS.maxEntries, "origins").optional(),
 }, { error: "expected an object" });
+
+/** One gossip message (request or reply) between two agents of a cluster. */
+export type GossipMessage = z.infer<typeof gossipMessageSchema>;
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 

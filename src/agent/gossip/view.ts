@@ -2,7 +2,8 @@
  * One agent's view of the cluster: the newest share it knows of every origin (its own
  * included), merged from gossip. Pure: the caller passes `now` (its own clock, ms).
  *
- * Rules (fixing §16 #37 of the original, whose pull-only gossip had no versions or ages):
+ * Rules (fixing the original's pull-only gossip, which had no versions or ages:
+ * docs/compat.md#d37):
  *
  * - **Newest version wins.** Per origin, an entry replaces the held one only if its version is
  *   higher; a tie keeps the held one. Versions only ever grow, so merging is idempotent,

@@ -1,9 +1,9 @@
 /**
- * Parses user metrics printed by containers on stdout/stderr (original §6.5):
+ * Parses user metrics printed by containers on stdout/stderr, in the original's format:
  * `gru:<service>:<metric>:<value>:<unit>`, e.g. `gru:web:response_time:123.5:ms`. Anything
  * before the last `gru:` of the line is ignored (log prefixes, timestamps), as are fields after
- * the unit. Unlike the original, `NaN`, `Infinity`, exponents and hex are rejected (§16 #29),
- * and service and metric names are checked.
+ * the unit. Unlike the original, `NaN`, `Infinity`, exponents and hex are rejected, and service
+ * and metric names are checked (docs/compat.md#d29).
  *
  * @module
  */

@@ -1,9 +1,9 @@
 /**
  * The monitor: keeps instance state current from Docker events (reconnecting and resyncing when
- * the stream drops, so a dockerd restart never kills the agent, §16 #4), samples each running
- * container's CPU and memory on its own timer into time-based windows, follows container logs
- * for `gru:` metric lines, and accepts the same metrics over HTTP. `snapshot()` gives the
- * analyzer what it needs; missing data is `undefined`, never 0 (§16 #15).
+ * the stream drops, so a dockerd restart never kills the agent: docs/compat.md#d4), samples each
+ * running container's CPU and memory on its own timer into time-based windows, follows container
+ * logs for `gru:` metric lines, and accepts the same metrics over HTTP. `snapshot()` gives the
+ * analyzer what it needs; missing data is `undefined`, never 0 (docs/compat.md#d15).
  *
  * @module
  */
@@ -11,10 +11,11 @@
 import { getLogger } from "@logtape/logtape";
 import type { ContainerRuntime } from "../../ports/container_runtime.ts";
 import type { UsageReader } from "../../ports/usage_reader.ts";
+import { Backoff } from "../../domain/backoff.ts";
 import type { Clock } from "../../domain/clock.ts";
 import { errorMessage, ValidationError } from "../../domain/errors.ts";
 import { type Instance, LABEL_CLUSTER, LABEL_NODE } from "../../domain/model.ts";
-import type { InstanceManager } from "../instances.ts";
+import type { InstanceManager } from "../executor/instances.ts";
 import { CounterWindow, GaugeWindow, ValueWindow } from "./window.ts";
 import { parseGruLine } from "./log_line.ts";
 
@@ -224,7 +225,7 @@ export class Monitor {
   async #eventLoop(): Promise<void> {
     const signal = this.#abort.signal;
     const labels = { [LABEL_CLUSTER]: this.#o.cluster, [LABEL_NODE]: this.#o.node };
-    let backoff = 250;
+    const backoff = new Backoff(this.#o.clock, { minMs: 250, maxMs: 5000 });
     while (!signal.aborted) {
       try {
         const stream = this.#o.runtime.events(labels, (e) => {
@@ -244,7 +245,7 @@ export class Monitor {
         await this.refresh();
         if (!this.#eventsConnected) log.info("Docker event stream connected");
         this.#eventsConnected = true;
-        backoff = 250;
+        backoff.reset();
         await stream;
         if (signal.aborted) return;
         throw new Error("event stream ended");
@@ -257,11 +258,10 @@ export class Monitor {
         }
         this.#eventsConnected = false;
         try {
-          await this.#o.clock.sleep(backoff, signal);
+          await backoff.wait(signal);
         } catch {
           return;
         }
-        backoff = Math.min(backoff * 2, 5000);
       }
     }
   }

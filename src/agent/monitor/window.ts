@@ -3,7 +3,7 @@
  * (memory in use) and pushed values (user metrics). Pure: times are passed in (milliseconds,
  * from one clock), nothing is read from the environment.
  *
- * Fixes of the original (reference §6.2, §6.6, §16 #12 and #15):
+ * Fixes of the original (docs/compat.md#d12 and #d15):
  * - a window covers the last `windowMs` milliseconds, not "since the previous loop", so a loop
  *   shorter than the sampling batch no longer reads 0;
  * - CPU is a rate over the whole window, so idle time counts (no upward bias);
@@ -285,6 +285,7 @@ export class GaugeWindow {
 
 /**
  * Values pushed at times, such as one user metric of a service: the same mean over a window as a
- * gauge. A metric with no value in the window is unknown (`undefined`), not 0 (fix of §16 #15).
+ * gauge. A metric with no value in the window is unknown (`undefined`), not 0
+ * (docs/compat.md#d15).
  */
 export class ValueWindow extends GaugeWindow {}

@@ -1,5 +1,6 @@
 /**
- * One planner run (original §8.1): generate candidates, append noaction, let a strategy pick.
+ * One planner run, as in the original: generate candidates, append noaction, let a strategy
+ * pick (see docs/compat.md#keep-planner).
  * Pure: all randomness comes from the injected {@link Prng}.
  *
  * @module

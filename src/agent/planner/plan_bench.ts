@@ -5,7 +5,7 @@
  */
 
 import { plan } from "./plan.ts";
-import { syntheticInput } from "./test_fixtures.ts";
+import { syntheticInput } from "../../../tests/helpers/planner_fixtures.ts";
 import { seededPrng } from "../../domain/random.ts";
 
 for (const count of [10, 50, 200]) {

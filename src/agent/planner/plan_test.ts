@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { plan } from "./plan.ts";
-import { examplePolicy, rule, scripted, syntheticInput, workedExample } from "./test_fixtures.ts";
+import {
+  examplePolicy,
+  rule,
+  scripted,
+  syntheticInput,
+  workedExample,
+} from "../../../tests/helpers/planner_fixtures.ts";
 import { seededPrng } from "../../domain/random.ts";
 import type { PlannerInput } from "./types.ts";
 

@@ -1,5 +1,6 @@
 /**
- * The planner's policy creators (original §8.2–§8.5): each turns a {@link PlannerInput} into
+ * The planner's policy creators (the original's scale-out, scale-in, swap and noaction, see
+ * docs/compat.md#keep-planner): each turns a {@link PlannerInput} into
  * weighted candidate plans. Pure functions: no I/O, no clock, no randomness.
  *
  * Weight formulas are the original's, with threshold `T` of the policy:
@@ -11,7 +12,7 @@
  * data; absent names are skipped and no value at all gives weight 0. Differences from the
  * original, each recorded in the candidate's `reasons`:
  * - an `undefined` (unknown) or non-finite value is skipped, and scale-in never happens while
- *   any of its values is unknown (§16 #15);
+ *   any of its values is unknown (docs/compat.md#d15);
  * - `minInstances` blocks scale-in (and swapping the service out) at or below the floor;
  * - `maxInstances` (0 = unlimited) blocks scale-out (and swapping in) when this node's
  *   running + pending instances reach it;
@@ -21,6 +22,8 @@
  * @module
  */
 
+import { tryParseCpuset } from "../../domain/cpuset.ts";
+import { clamp01, mean } from "../../domain/math.ts";
 import type { PolicyRule, ServiceDescriptor } from "../../domain/model.ts";
 import { memoryLimitBytes } from "../../domain/size.ts";
 import type { Candidate, NodeState, PlannerInput, ServiceState } from "./types.ts";
@@ -65,14 +68,6 @@ function num(value: number): string {
   return String(Math.round(value * 1000) / 1000);
 }
 
-function clamp01(value: number): number {
-  return Math.min(1, Math.max(0, value));
-}
-
-function mean(values: number[]): number {
-  return values.reduce((sum, v) => sum + v, 0) / values.length;
-}
-
 function sortedServices(input: PlannerInput): [string, ServiceState][] {
   return Object.entries(input.services).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
@@ -85,7 +80,7 @@ function thresholdProblem(threshold: number): string | undefined {
 
 /**
  * Why the node cannot host one more instance of `descriptor` (free/total cores and memory,
- * original §8.3 step 1), or `undefined` when it can.
+ * the original's check), or `undefined` when it can.
  */
 function hostingProblem(descriptor: ServiceDescriptor, node: NodeState): string | undefined {
   const cores = descriptor.configuration.cpuNumber;
@@ -106,25 +101,11 @@ function hostingProblem(descriptor: ServiceDescriptor, node: NodeState): string 
   return undefined;
 }
 
-/** Cores of a cpuset such as `0,2-3`, or `undefined` when it is malformed. */
-function parseCores(cpuset: string): number[] | undefined {
-  const cores: number[] = [];
-  for (const part of cpuset.split(",")) {
-    const match = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
-    if (!match) return undefined;
-    const low = Number(match[1]);
-    const high = match[2] === undefined ? low : Number(match[2]);
-    if (high < low) return undefined;
-    for (let core = low; core <= high; core++) cores.push(core);
-  }
-  return cores;
-}
-
-/** Why a fixed cpuset cannot be used (original §8.3 step 2), or `undefined`. */
+/** Why a fixed cpuset cannot be used (one of its cores is taken or missing), or `undefined`. */
 function cpusetProblem(descriptor: ServiceDescriptor, node: NodeState): string | undefined {
   const cpuset = descriptor.configuration.cpusetCpus.trim();
   if (cpuset === "" || node.usedCores === undefined) return undefined;
-  const cores = parseCores(cpuset);
+  const cores = tryParseCpuset(cpuset);
   if (cores === undefined) return `invalid cpuset "${cpuset}"`;
   const taken = cores.filter((core) => core >= node.totalCpus || node.usedCores?.includes(core));
   return taken.length === 0
@@ -151,7 +132,7 @@ function minInstancesProblem(state: ServiceState): string | undefined {
 }
 
 /**
- * One scale-out candidate per service (actions `{svc: ["start"]}`), original §8.3.
+ * One scale-out candidate per service (actions `{svc: ["start"]}`), as in the original.
  *
  * @param input The planner input; `input.policy.scaleout` gives threshold, metrics, analytics.
  * @returns Candidates in service-name order.
@@ -187,12 +168,13 @@ export function scaleOut(input: PlannerInput): Candidate[] {
       );
       return (Math.max(value, T) - T) / (1 - T);
     });
-    return candidate(mean(weights));
+    // `weights` has one entry per present value, and there is at least one.
+    return candidate(mean(weights) ?? 0);
   });
 }
 
 /**
- * One scale-in candidate per service (actions `{svc: ["stop", "remove"]}`), original §8.4.
+ * One scale-in candidate per service (actions `{svc: ["stop", "remove"]}`), as in the original.
  * Weight 0 without a running instance, for the last instance of a base service, at or below
  * `minInstances`, or when any value is unknown.
  *
@@ -230,13 +212,14 @@ export function scaleIn(input: PlannerInput): Candidate[] {
       );
       return 1 - Math.min(value, T) / T;
     });
-    return candidate(mean(weights));
+    // Blocked above when no value is present: `weights` is not empty.
+    return candidate(mean(weights) ?? 0);
   });
 }
 
 /**
  * One swap candidate per (running service R, inactive service C) pair (targets `[R, C]`,
- * actions `{R: ["stop", "remove"], C: ["start"]}`), original §8.5. A service is running with
+ * actions `{R: ["stop", "remove"], C: ["start"]}`), as in the original. A service is running with
  * at least one running instance on this node and inactive with none (pending-only counts as
  * inactive).
  *
@@ -294,14 +277,14 @@ export function swap(input: PlannerInput): Candidate[] {
         result.push(candidate(0));
         continue;
       }
-      result.push(candidate(Math.max(0, mean(weights))));
+      result.push(candidate(Math.max(0, mean(weights) ?? 0)));
     }
   }
   return result;
 }
 
 /**
- * The noaction candidate (original §8.2): weight `1 − max(other weights)` (1 when there are
+ * The noaction candidate (as in the original): weight `1 − max(other weights)` (1 when there are
  * none), target `"noservice"`, no action.
  *
  * @param others The other candidates.

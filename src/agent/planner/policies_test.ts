@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { noAction, scaleIn, scaleOut, swap } from "./policies.ts";
-import { descriptor, GIB, rule, service, workedExample } from "./test_fixtures.ts";
+import {
+  descriptor,
+  GIB,
+  rule,
+  service,
+  workedExample,
+} from "../../../tests/helpers/planner_fixtures.ts";
 import type { Candidate, PlannerInput } from "./types.ts";
 
 const EPS = 1e-3;
@@ -15,7 +21,7 @@ function close(actual: number, expected: number, label: string): void {
   assert.ok(Math.abs(actual - expected) < EPS, `${label}: ${actual} ≉ ${expected}`);
 }
 
-Deno.test("worked example §8.6", async (t) => {
+Deno.test("worked example of the original's tests", async (t) => {
   const cases: {
     name: string;
     policy: (i: PlannerInput) => Candidate[];

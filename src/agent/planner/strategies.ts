@@ -1,5 +1,6 @@
 /**
- * Planner strategies (original §8.7): pick one candidate plan. Randomness comes only from the
+ * Planner strategies (the original's `dummy`, `probcumulative` and `probdelta`, plus
+ * `threshold`): pick one candidate plan. Randomness comes only from the
  * injected {@link Prng}.
  *
  * Prng consumption of the random strategies (`probcumulative`, `probdelta`), in order:
@@ -56,7 +57,7 @@ export function shuffle<T>(items: readonly T[], prng: Prng): T[] {
 
 /**
  * `dummy`: the candidate with the highest weight, the first one on ties (the original's intent;
- * it returned the last candidate, §16 #10). Draws nothing.
+ * it returned the last candidate, docs/compat.md#d10). Draws nothing.
  */
 export function dummy(candidates: Candidate[]): { chosen: Candidate } {
   return { chosen: highest(candidates, nonEmpty(candidates, "dummy")) };
@@ -65,8 +66,8 @@ export function dummy(candidates: Candidate[]): { chosen: Candidate } {
 /**
  * `probcumulative` (roulette wheel): shuffle, then return the first candidate whose cumulative
  * normalised weight exceeds r. Never returns nothing: on floating-point shortfall it returns
- * the last candidate with a positive weight (§16 #6); when every weight is 0 it returns the
- * highest-weight candidate as `dummy` would.
+ * the last candidate with a positive weight (docs/compat.md#d6); when every weight is 0 it
+ * returns the highest-weight candidate as `dummy` would.
  */
 export function probcumulative(
   candidates: Candidate[],
@@ -89,7 +90,7 @@ export function probcumulative(
 }
 
 /**
- * `probdelta` (original §8.7): shuffle; return the first candidate whose normalised weight w/W
+ * `probdelta` (as in the original): shuffle; return the first candidate whose normalised weight w/W
  * exceeds r; otherwise the one with the smallest r − w/W (strictly smaller replaces, initial
  * bound 1), i.e. the largest normalised weight, first in shuffled order on ties. When every
  * weight is 0 it returns the highest-weight candidate as `dummy` would.

@@ -9,7 +9,7 @@ import {
   strategyFor,
   threshold,
 } from "./strategies.ts";
-import { scripted } from "./test_fixtures.ts";
+import { scripted } from "../../../tests/helpers/planner_fixtures.ts";
 import type { Candidate } from "./types.ts";
 import { STRATEGY_NAMES } from "../../domain/model.ts";
 import { seededPrng } from "../../domain/random.ts";
@@ -51,7 +51,7 @@ Deno.test("shuffle consumes one draw per item, j = ⌊u·(i+1)⌋", async (t) =>
   }
 });
 
-Deno.test("strategy examples of §8.7", async (t) => {
+Deno.test("strategy examples of the original's tests", async (t) => {
   const cases: {
     name: string;
     strategy: typeof probcumulative;
@@ -138,7 +138,7 @@ Deno.test("deterministic strategies", async (t) => {
     { name: "dummy picks the max", strategy: dummy, weights: [0.2, 0.9, 0.4, 0.1], index: 1 },
     { name: "dummy: first wins ties", strategy: dummy, weights: [0.3, 0.7, 0.7, 0.3], index: 1 },
     {
-      name: "dummy: not the last (§16 #10)",
+      name: "dummy: the highest, not the last candidate",
       strategy: dummy,
       weights: [0.8, 0.2],
       last: "noaction",

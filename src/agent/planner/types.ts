@@ -9,7 +9,8 @@ import type { PolicyConfig, ServiceDescriptor } from "../../domain/model.ts";
 
 /**
  * A shared value: a number, or `undefined` when it is unknown (no sample yet). Unknown values
- * are skipped by every policy, and they block scale-in (fix of the original's §16 #15).
+ * are skipped by every policy, and they block scale-in (the original read them as 0, which
+ * looks idle: docs/compat.md#d15).
  */
 export type SharedValue = number | undefined;
 
@@ -42,7 +43,7 @@ export interface NodeState {
   baseServices: string[];
   /**
    * Cores already taken on this node. When given, a service with a fixed `cpusetCpus` cannot
-   * scale out if one of its cores is taken (original §8.3 step 2); when absent that check is
+   * scale out if one of its cores is taken (as in the original); when absent that check is
    * skipped.
    */
   usedCores?: readonly number[] | undefined;

@@ -9,7 +9,7 @@ import { Command } from "@commander-js/extra-typings";
 import type { ClusterStore } from "../../cluster/cluster_store.ts";
 import { clusterKeys } from "../../cluster/keys.ts";
 import type { ClusterDocs } from "../../domain/model.ts";
-import { loadConfigDir, type LoadedConfig, writeConfigDir } from "../../config/load_dir.ts";
+import type { LoadedConfig } from "../../config/config_files.ts";
 import {
   countProblems,
   formatPath,
@@ -103,7 +103,7 @@ function prettyValue(value: string): string {
  * Builds `gru config` and its subcommands (`validate`, `import`, `export`, `get`). Commands
  * throw `ExitError` (exit 2 for an invalid configuration) instead of exiting.
  *
- * @param deps Output sink and store factory.
+ * @param deps Output sink, store factory, and configuration directory reader and writer.
  * @returns The `config` command.
  */
 export function configCommand(deps: CliDeps) {
@@ -127,7 +127,7 @@ export function configCommand(deps: CliDeps) {
     .description("check a configuration directory offline and print every problem")
     .argument("<dir>", "directory with config.json, policy.json, services/, analytics/")
     .action(async (dir) => {
-      const { docs, problems } = await loadConfigDir(dir);
+      const { docs, problems } = await deps.loadConfigDir(dir);
       printProblems(output.out, problems);
       rejectIfErrors(dir, problems, "see the problems above");
       output.out(
@@ -140,7 +140,7 @@ export function configCommand(deps: CliDeps) {
     .argument("<cluster>", "cluster name")
     .argument("<dir>", "directory with config.json, policy.json, services/, analytics/")
     .action(async (cluster, dir, _options, cmd) => {
-      const loaded = await loadConfigDir(dir, { crossCheck: false });
+      const loaded = await deps.loadConfigDir(dir, { crossCheck: false });
       const offline = [
         ...loaded.problems,
         ...await validateClusterDocs(loaded.docs, loaded.sources),
@@ -166,7 +166,7 @@ export function configCommand(deps: CliDeps) {
     .argument("<dir>", "directory to write (created when missing)")
     .action(async (cluster, dir, _options, cmd) => {
       const docs = await withStore(cmd, (store) => store.exportDocs(cluster));
-      const files = await writeConfigDir(dir, docs);
+      const files = await deps.writeConfigDir(dir, docs);
       output.out(
         `Exported ${describeDocs(docs)} of cluster "${cluster}" to ${dir} (${
           plural(files.length, "file")

@@ -5,7 +5,7 @@ import { type CliDeps, ExitError, memoryOutput } from "../context.ts";
 import { ClusterStore } from "../../cluster/cluster_store.ts";
 import { MemoryKvStore } from "../../adapters/memory/memory_kv_store.ts";
 import type { KvStore } from "../../ports/kv_store.ts";
-import { loadConfigDir } from "../../config/load_dir.ts";
+import { loadConfigDir, writeConfigDir } from "../../adapters/fs/config_dir.ts";
 
 const ROOT = `${import.meta.dirname}/../../..`;
 const FIXTURES = `${ROOT}/tests/fixtures/config`;
@@ -57,6 +57,8 @@ function harness(kv?: KvStore): Harness {
       readIdentity: notUsed,
       writeIdentity: notUsed,
       detectHostIp: notUsed,
+      loadConfigDir,
+      writeConfigDir,
     },
   };
   return h;

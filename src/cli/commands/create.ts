@@ -1,6 +1,7 @@
 /**
  * `gru create <cluster>`: creates the cluster's tree with a new uuid and token. Refuses (exit 1)
- * when the cluster exists or etcd cannot be reached; never prints an invented uuid (§16 #24).
+ * when the cluster exists or etcd cannot be reached; never prints an invented uuid
+ * (docs/compat.md#d24).
  *
  * @module
  */

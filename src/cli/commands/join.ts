@@ -2,7 +2,7 @@
  * `gru join <cluster>`: registers this node under the cluster (claiming its name for one lease
  * TTL), saves its identity to the state file, and tells how to start the agent — or, with
  * `--run`, becomes the agent at once. A name held by a live node is refused, never silently
- * replaced (§16 #28).
+ * replaced (docs/compat.md#d28).
  *
  * @module
  */

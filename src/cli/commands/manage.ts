@@ -1,5 +1,6 @@
 /**
- * `gru manage [--cluster C] [--history FILE]`: the interactive manager (§13.4 of the reference).
+ * `gru manage [--cluster C] [--history FILE]`: the interactive manager, with the original's
+ * commands (docs/compat.md#keep-cli).
  * Reads commands from stdin: with a prompt, completion and history on a terminal, line by line
  * without prompts when piped (`printf 'use c\nlist nodes\n' | gru manage`).
  *

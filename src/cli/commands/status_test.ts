@@ -81,6 +81,8 @@ Deno.test("gru status --json over the embedded store (agents unreachable)", asyn
     readIdentity: () => Promise.resolve(undefined),
     writeIdentity: notUsed,
     detectHostIp: () => undefined,
+    loadConfigDir: notUsed,
+    writeConfigDir: notUsed,
   };
   try {
     // Two clusters and no identity: the cluster must be named.

@@ -1,7 +1,8 @@
 /**
- * REPL commands that send commands to agents (§12.1 of the reference): `set`, `start`, `stop`,
- * `update`. Every name is checked before anything is sent (§16 #3, #7); each node's outcome is
- * reported separately, with the agent's message when it fails (§16 #33).
+ * REPL commands that send commands to agents (the original's command protocol,
+ * docs/compat.md#keep-commands): `set`, `start`, `stop`, `update`. Every name is checked before
+ * anything is sent (docs/compat.md#d3, #d7); each node's outcome is reported separately, with the
+ * agent's message when it fails (docs/compat.md#d33).
  *
  * @module
  */

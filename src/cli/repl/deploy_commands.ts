@@ -1,5 +1,6 @@
 /**
- * `deploy` and `undeploy`: the manager's bulk placement commands (§13.4 of the reference).
+ * `deploy` and `undeploy`: the original manager's bulk placement commands
+ * (docs/compat.md#diff-repl).
  *
  * @module
  */

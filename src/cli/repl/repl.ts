@@ -3,8 +3,8 @@
  *
  * Interactive (a TTY): banner, prompt `gru(<cluster>)> `, tab completion, history loaded from and
  * appended to a file. Piped: reads line by line without prompts and stops at EOF. Lines run one
- * at a time, in order; a failing line prints `Error: …` and the loop goes on. Fixes §16 #7 of the
- * reference (too-short commands crashed the original, which also spun on EOF).
+ * at a time, in order; a failing line prints `Error: …` and the loop goes on. Too-short commands
+ * crashed the original, which also spun on EOF (docs/compat.md#d7).
  *
  * @module
  */

@@ -1,7 +1,6 @@
 /**
- * Splits one REPL line into words. Fixes the original's parser (§13.4 of the reference), which
- * split on single spaces (so double spaces made empty arguments): here words are separated by
- * runs of whitespace.
+ * Splits one REPL line into words. Fixes the original manager's parser, which split on single
+ * spaces (so double spaces made empty arguments): here words are separated by runs of whitespace.
  *
  * @module
  */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ContainerRuntime, ContainerSummary } from "../ports/container_runtime.ts";
+import type { ContainerRuntime, ContainerSummary } from "../../ports/container_runtime.ts";
 import {
   type Instance,
   type InstanceStatus,
@@ -14,10 +14,10 @@ import {
   LABEL_NODE,
   LABEL_SERVICE,
   type ServiceDescriptor,
-} from "../domain/model.ts";
-import { ConflictError, NotFoundError, ValidationError } from "../domain/errors.ts";
-import type { Clock } from "../domain/clock.ts";
-import { newUuidHex } from "../domain/random.ts";
+} from "../../domain/model.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../../domain/errors.ts";
+import type { Clock } from "../../domain/clock.ts";
+import { newUuidHex } from "../../domain/random.ts";
 import { parseCpuset, ResourceLedger } from "./resources.ts";
 import { buildContainerSpec, type SpecContext } from "./container_spec.ts";
 

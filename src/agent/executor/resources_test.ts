@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseCpuset, ResourceLedger } from "./resources.ts";
-import type { ServiceDescriptor } from "../domain/model.ts";
-import { ConflictError } from "../domain/errors.ts";
+import type { ServiceDescriptor } from "../../domain/model.ts";
+import { ConflictError } from "../../domain/errors.ts";
 
 function svc(
   name: string,

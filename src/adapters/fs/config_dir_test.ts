@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { loadConfigDir, writeConfigDir } from "./load_dir.ts";
-import { formatProblem } from "./problem.ts";
+import { loadConfigDir, readConfigListing, writeConfigDir } from "./config_dir.ts";
+import { formatProblem } from "../../config/problem.ts";
 
-const ROOT = `${import.meta.dirname}/../..`;
+const ROOT = `${import.meta.dirname}/../../..`;
 const EXAMPLES = `${ROOT}/examples`;
 const FIXTURES = `${ROOT}/tests/fixtures/config`;
 
@@ -77,21 +77,42 @@ Deno.test("loadConfigDir() collects the problems of every file", async () => {
   assert.deepEqual(docs.services, [], "services/ is present, so the (empty) set is mirrored");
 });
 
-Deno.test("loadConfigDir() names services after their file and rejects duplicates", async (t) => {
+Deno.test("readConfigListing() reads the document files only; loadConfigDir() names them", async (t) => {
   const dir = await tempDir(t);
   try {
-    await Deno.mkdir(`${dir}/services`);
+    await Deno.mkdir(`${dir}/services/nested`, { recursive: true });
+    await Deno.mkdir(`${dir}/policy.json`);
     await Deno.writeTextFile(`${dir}/services/web.json`, `{ "image": "a" }`);
     await Deno.writeTextFile(`${dir}/services/other.json`, `{ "NAME": "web", "image": "b" }`);
     await Deno.writeTextFile(`${dir}/services/notes.md`, `hello`);
-    await Deno.writeTextFile(`${dir}/services/api.json`, `{ "image": "c" }`);
+    await Deno.writeTextFile(`${dir}/services/nested/deep.json`, `{}`);
+    await Deno.writeTextFile(`${dir}/unrelated.json`, `{}`);
+    const listing = await readConfigListing(dir);
+    assert.equal(listing.kind, "directory");
+    assert.deepEqual([...listing.entries.keys()], [
+      "policy.json",
+      "services",
+      "services/nested",
+      "services/notes.md",
+      "services/other.json",
+      "services/web.json",
+    ]);
+    assert.deepEqual(listing.entries.get("services/web.json"), {
+      kind: "file",
+      text: `{ "image": "a" }`,
+    });
+    assert.deepEqual(listing.entries.get("services/notes.md"), { kind: "file" });
+    assert.deepEqual(listing.entries.get("policy.json"), { kind: "directory" });
     const { docs, problems } = await loadConfigDir(dir);
     // Files load in name order: other.json claims "web" before web.json does.
-    assert.deepEqual(docs.services?.map((s) => [s.name, s.image]), [["api", "c"], ["web", "b"]]);
+    assert.deepEqual(docs.services?.map((s) => [s.name, s.image]), [["web", "b"]]);
     assert.deepEqual(problems.map(formatProblem), [
+      "policy.json: $: expected a JSON file, found a directory",
+      "services/nested: $: warning: expected a service file named <name>.json, found a directory (ignored)",
       `services/notes.md: $: warning: expected a service file named <name>.json, found "notes.md" (ignored)`,
       `services/web.json: $.name: expected a service name used by no other file, found "web" (services/other.json defines it too)`,
     ]);
+    assert.deepEqual((await readConfigListing(`${dir}/services/web.json`)).kind, "file");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

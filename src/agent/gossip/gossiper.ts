@@ -9,17 +9,17 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { Clock } from "../domain/clock.ts";
-import type { Prng } from "../domain/random.ts";
-import { errorMessage, ValidationError } from "../domain/errors.ts";
-import type { Membership } from "./membership.ts";
-import type { ClusterContext, ClusterService, LocalShare } from "./loop.ts";
-import { GossipView } from "./gossip/view.ts";
-import { pickFriends } from "./gossip/friends.ts";
-import { aggregateServices } from "./gossip/aggregate.ts";
-import { gossipRequest, replyTo } from "./gossip/exchange.ts";
-import type { GossipMessage, LedgerAction, NodeShare } from "./gossip/types.ts";
-import type { Telemetry } from "../ports/telemetry.ts";
+import type { Clock } from "../../domain/clock.ts";
+import type { Prng } from "../../domain/random.ts";
+import { errorMessage, ValidationError } from "../../domain/errors.ts";
+import type { Membership } from "../membership.ts";
+import type { ClusterContext } from "./cluster_context.ts";
+import { GossipView } from "./view.ts";
+import { pickFriends } from "./friends.ts";
+import { aggregateServices, type ClusterService } from "./aggregate.ts";
+import { gossipRequest, replyTo } from "./exchange.ts";
+import type { GossipMessage, LedgerAction, LocalShare, NodeShare } from "./types.ts";
+import type { Telemetry } from "../../ports/telemetry.ts";
 
 const log = getLogger(["gru", "agent", "gossip"]);
 

@@ -262,7 +262,7 @@ const DEPENDENCIES: readonly Dependency[] = ["etcd", "docker", "metrics", "gossi
  *
  * @example Counting and rendering
  * ```ts
- * import { PrometheusTelemetry } from "./prometheus.ts";
+ * import { PrometheusTelemetry } from "./prometheus_telemetry.ts";
  * const t = new PrometheusTelemetry();
  * t.decision("scaleout", "executed");
  * t.gauge("gru_up", "Whether the agent runs", () => [{ value: 1 }]);

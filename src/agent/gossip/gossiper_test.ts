@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { Gossiper, type GossipTransport } from "./gossiper.ts";
-import { Membership } from "./membership.ts";
-import { MemoryKvStore } from "../adapters/memory/memory_kv_store.ts";
-import { ClusterStore } from "../cluster/cluster_store.ts";
-import { FakeClock } from "../domain/clock.ts";
-import { seededPrng } from "../domain/random.ts";
-import type { LocalShare } from "./loop.ts";
-import type { GossipMessage } from "./gossip/types.ts";
+import { Membership } from "../membership.ts";
+import { MemoryKvStore } from "../../adapters/memory/memory_kv_store.ts";
+import { ClusterStore } from "../../cluster/cluster_store.ts";
+import { FakeClock } from "../../domain/clock.ts";
+import { seededPrng } from "../../domain/random.ts";
+import type { LocalShare } from "./types.ts";
+import type { GossipMessage } from "./types.ts";
 
 const share: LocalShare = {
   active: true,

@@ -21,11 +21,20 @@
  * @module
  */
 
-import { type Prng, seededPrng } from "../../domain/random.ts";
-import { acceptReply, type GossipMode, gossipRequest, replyTo } from "./exchange.ts";
-import { pickFriends } from "./friends.ts";
-import { type GossipMessage, type NodeShare, parseGossipMessage } from "./types.ts";
-import { GossipView } from "./view.ts";
+import { type Prng, seededPrng } from "../../src/domain/random.ts";
+import {
+  acceptReply,
+  type GossipMode,
+  gossipRequest,
+  replyTo,
+} from "../../src/agent/gossip/exchange.ts";
+import { pickFriends } from "../../src/agent/gossip/friends.ts";
+import {
+  type GossipMessage,
+  type NodeShare,
+  parseGossipMessage,
+} from "../../src/agent/gossip/types.ts";
+import { GossipView } from "../../src/agent/gossip/view.ts";
 
 /** Options of `simulate`. */
 export interface SimulationOptions {

@@ -6,33 +6,14 @@
  * @module
  */
 
-/** What the planner saw of one service. */
-export interface ServiceInputs {
-  running: number;
-  pending: number;
-  stopped: number;
-  paused: number;
-  cpu_avg: number | undefined;
-  memory_avg: number | undefined;
-  /** Cores used by running instances. */
-  cpu_cores: number | undefined;
-  /** Analytics by name. */
-  analytics: Record<string, number | undefined>;
-  /** User metrics (window means) by name. */
-  metrics: Record<string, number | undefined>;
-  /** Age of the oldest instance sample behind the figures, ms. */
-  dataAgeMs: number | undefined;
-  /** Why a figure is unknown. */
-  notes: string[];
+import type { NodeCapacity } from "../../domain/model.ts";
+import type { AnalyzedService } from "../analyzer/analysis.ts";
+import type { ClusterSummary } from "../gossip/merge.ts";
+
+/** What the planner saw of one service: this node's analysis, and the cluster's picture. */
+export interface ServiceInputs extends AnalyzedService {
   /** The service across the cluster (gossiped view, this node included). */
-  cluster?: {
-    nodes: number;
-    running: number;
-    pending: number;
-    cpu_avg: number | undefined;
-    memory_avg: number | undefined;
-    analytics: Record<string, number>;
-  } | undefined;
+  cluster?: ClusterSummary | undefined;
 }
 
 /** One container action taken (or attempted) in a loop. */
@@ -69,7 +50,7 @@ export interface DecisionRecord {
   draw: number | undefined;
   inputs: {
     services: Record<string, ServiceInputs>;
-    node: { totalCpus: number; freeCpus: number; totalMemory: number; freeMemory: number };
+    node: NodeCapacity;
     usageSource: string;
     eventsConnected: boolean;
   };

@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { MetricPoint } from "../ports/metric_sink.ts";
-import type { ServiceDescriptor } from "../domain/model.ts";
+import type { MetricPoint } from "../../ports/metric_sink.ts";
+import type { ServiceDescriptor } from "../../domain/model.ts";
 import type { DecisionRecord } from "./decisions.ts";
 
 function defined(fields: Record<string, number | undefined>): Record<string, number> {

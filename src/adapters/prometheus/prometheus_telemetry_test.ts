@@ -7,7 +7,7 @@ import {
   LOOP_PHASE_BUCKETS,
   MetricsRegistry,
   PrometheusTelemetry,
-} from "./prometheus.ts";
+} from "./prometheus_telemetry.ts";
 
 type Family = ReturnType<typeof parsePrometheusTextFormat>[number];
 

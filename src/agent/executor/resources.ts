@@ -6,10 +6,10 @@
  * @module
  */
 
-import { ConflictError, ValidationError } from "../domain/errors.ts";
-import type { ServiceDescriptor } from "../domain/model.ts";
-import { memoryLimitBytes } from "../domain/size.ts";
-import { expandPortRange } from "../domain/port_range.ts";
+import { ConflictError, ValidationError } from "../../domain/errors.ts";
+import type { NodeCapacity, ServiceDescriptor } from "../../domain/model.ts";
+import { memoryLimitBytes } from "../../domain/size.ts";
+import { expandPortRange } from "../../domain/port_range.ts";
 
 /** What one instance holds. */
 export interface Reservation {
@@ -85,6 +85,22 @@ export class ResourceLedger {
       usedMemory: [...this.#byKey.values()].reduce((s, r) => s + r.memory, 0),
       reservations: [...this.#byKey.values()].map((r) => ({ ...r, ports: { ...r.ports } })),
     };
+  }
+
+  /** Cores and memory of the node, and how much of each no instance holds. */
+  capacity(): NodeCapacity {
+    const v = this.view();
+    return {
+      totalCpus: v.totalCpus,
+      freeCpus: v.freeCpus.length,
+      totalMemory: v.totalMemory,
+      freeMemory: Math.max(0, v.totalMemory - v.usedMemory),
+    };
+  }
+
+  /** Cores some instance holds. */
+  usedCores(): number[] {
+    return [...new Set([...this.#byKey.values()].flatMap((r) => r.cpus))].sort((a, b) => a - b);
   }
 
   /** Whether the node could host one more instance of `service` (no reservation made). */

@@ -6,13 +6,13 @@
  * @module
  */
 
-import type { ContainerSpec } from "../ports/container_runtime.ts";
+import type { ContainerSpec } from "../../ports/container_runtime.ts";
 import {
   LABEL_CLUSTER,
   LABEL_NODE,
   LABEL_SERVICE,
   type ServiceDescriptor,
-} from "../domain/model.ts";
+} from "../../domain/model.ts";
 import type { Reservation } from "./resources.ts";
 
 /** Where the instance runs. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { measurements } from "./measurements.ts";
 import type { DecisionRecord } from "./decisions.ts";
-import { descriptor } from "./planner/test_fixtures.ts";
+import { descriptor } from "../../../tests/helpers/planner_fixtures.ts";
 
 const record: DecisionRecord = {
   seq: 7,

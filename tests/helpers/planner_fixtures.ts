@@ -1,13 +1,13 @@
 /**
- * Deterministic planner inputs for tests and benchmarks: the original's worked example
- * (§8.6) and synthetic clusters of any size.
+ * Deterministic planner inputs for tests and benchmarks: the worked example of the original's
+ * planner tests and synthetic clusters of any size.
  *
  * @module
  */
 
-import type { PolicyConfig, PolicyRule, ServiceDescriptor } from "../../domain/model.ts";
-import type { Prng } from "../../domain/random.ts";
-import type { NodeState, PlannerInput, ServiceState } from "./types.ts";
+import type { PolicyConfig, PolicyRule, ServiceDescriptor } from "../../src/domain/model.ts";
+import type { Prng } from "../../src/domain/random.ts";
+import type { NodeState, PlannerInput, ServiceState } from "../../src/agent/planner/types.ts";
 
 /** 1 GiB in bytes. */
 export const GIB = 1024 ** 3;
@@ -75,7 +75,7 @@ export function service(
 }
 
 /**
- * The worked example of §8.6: s1 running 1 (2 cores), s2 running 1 + pending 1 (2 cores),
+ * The original's worked example: s1 running 1 (2 cores), s2 running 1 + pending 1 (2 cores),
  * s3/s4/s5 inactive (2/1/2 cores); base services [s3]; 4 cores, 4 GiB.
  *
  * @param usedCpus Cores in use (0 = all free, 4 = all used).

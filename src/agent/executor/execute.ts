@@ -1,0 +1,163 @@
+/**
+ * The execute phase: carries the planner's choice out on this node unless dry-run, a guard
+ * (cooldowns, scale-in stabilization) or the cluster coordination holds it back; then keeps
+ * base services and cluster minimums; then tells the cluster what it did. One action at a time.
+ *
+ * @module
+ */
+
+import type { Clock } from "../../domain/clock.ts";
+import type { AgentConfig, PolicyConfig, ServiceDescriptor } from "../../domain/model.ts";
+import type { Prng } from "../../domain/random.ts";
+import type { ClusterContext } from "../gossip/cluster_context.ts";
+import type { MergedView } from "../gossip/merge.ts";
+import type { Candidate, Decision } from "../planner/types.ts";
+import type { ActionRecord, DecisionOutcome } from "../record/decisions.ts";
+import type { Actuator } from "./actuator.ts";
+import { coordinate } from "./coordination.ts";
+import {
+  checkGuards,
+  newHistory,
+  noteScaleInWishes,
+  recordScaling,
+  type ScalingHistory,
+} from "./guards.ts";
+import type { InstanceManager } from "./instances.ts";
+import { keepBaseServices, keepClusterMin } from "./upkeep.ts";
+
+/** How the phase ended. */
+export interface Execution {
+  outcome: DecisionOutcome;
+  /** Why the outcome is what it is. */
+  why: string;
+  actions: ActionRecord[];
+}
+
+/** What one execution reads of the documents in force. */
+export interface ExecutionInput {
+  decision: Decision;
+  merged: MergedView;
+  self: string;
+  services: ReadonlyMap<string, ServiceDescriptor>;
+  policy: PolicyConfig;
+  autonomic: AgentConfig["autonomic"];
+  baseServices: readonly string[];
+  /** The agent's `--dry-run` flag. */
+  dryRun: boolean;
+}
+
+/** Options of `Executor`. */
+export interface ExecutorOptions {
+  instances: Pick<InstanceManager, "list" | "ledger">;
+  act: Actuator;
+  cluster: ClusterContext;
+  clock: Clock;
+  prng: Prng;
+}
+
+/** The executor of one node; it remembers recent scaling for the guards. */
+export class Executor {
+  #o: ExecutorOptions;
+  #history: ScalingHistory = newHistory();
+
+  constructor(options: ExecutorOptions) {
+    this.#o = options;
+  }
+
+  /** Runs the phase for one decision. */
+  async execute(input: ExecutionInput): Promise<Execution> {
+    const { chosen } = input.decision;
+    const now = this.#o.clock.now();
+    noteScaleInWishes(this.#history, input.decision.candidates, now);
+    const rule = chosen.name === "noaction" ? undefined : input.policy[chosen.name];
+    const dry = input.dryRun || input.autonomic.dryRun || (rule?.dryRun ?? false);
+    const result = chosen.name === "noaction"
+      ? {
+        outcome: "none" as const,
+        why: `no action: the best other weight is ${(1 - chosen.weight).toFixed(2)}`,
+        actions: [],
+      }
+      : await this.#carryOut(chosen, input, dry, now);
+    if (!dry) {
+      result.actions.push(...await this.#upkeep(input, result.actions));
+    }
+    for (const a of result.actions) {
+      if (a.ok) this.#o.cluster.recordAction(a.service, a.action, a.why, this.#o.clock.now());
+    }
+    return result;
+  }
+
+  async #carryOut(
+    chosen: Candidate,
+    input: ExecutionInput,
+    dry: boolean,
+    now: number,
+  ): Promise<Execution> {
+    const a = input.autonomic;
+    const cooldowns = {
+      scaleOutCooldownMs: a.scaleOutCooldown * 1000,
+      scaleInCooldownMs: a.scaleInCooldown * 1000,
+    };
+    const guard = checkGuards(chosen, this.#history, now, {
+      ...cooldowns,
+      scaleInStabilizationMs: a.scaleInStabilization * 1000,
+    });
+    if (!guard.ok) return { outcome: "blocked", why: guard.reason, actions: [] };
+    const coord = coordinate({
+      chosen,
+      self: input.self,
+      now,
+      prng: this.#o.prng,
+      cluster: input.merged.cluster,
+      services: input.services,
+      ...cooldowns,
+      partitioned: input.merged.partitioned,
+      unknownPeers: input.merged.unknownPeers,
+    });
+    if (!coord.ok) return { outcome: "blocked", why: coord.reason, actions: [] };
+    const what = `${chosen.name} ${chosen.targets.join(" → ")}`;
+    if (dry) return { outcome: "dry-run", why: `dry-run: would ${what}`, actions: [] };
+    const out: Execution = {
+      outcome: "executed",
+      why: `${what} (weight ${chosen.weight.toFixed(2)})`,
+      actions: [],
+    };
+    for (const target of chosen.targets) {
+      const svc = input.services.get(target);
+      const acts = chosen.actions[target] ?? [];
+      const act = acts.includes("start") ? "start" : acts.includes("stop") ? "stop" : undefined;
+      if (!svc || !act) continue;
+      const r = await this.#o.act(svc, act, chosen.name);
+      out.actions.push(r);
+      if (!r.ok) {
+        out.outcome = "failed";
+        out.why = `${chosen.name} of ${target} failed: ${r.error}`;
+        break;
+      }
+    }
+    recordScaling(this.#history, chosen, this.#o.clock.now());
+    return out;
+  }
+
+  async #upkeep(input: ExecutionInput, done: readonly ActionRecord[]): Promise<ActionRecord[]> {
+    const { instances, act } = this.#o;
+    const out = await keepBaseServices(input.baseServices, input.services, instances, act);
+    // Cluster-wide floors wait for a complete view: a node that has not heard from every live
+    // peer yet cannot tell whether they already started the missing instances.
+    if (input.merged.unknownPeers.length > 0) return out;
+    out.push(
+      ...await keepClusterMin({
+        self: input.self,
+        now: this.#o.clock.now(),
+        prng: this.#o.prng,
+        services: input.services,
+        cluster: input.merged.cluster,
+        done: [...done, ...out],
+        scaleOutCooldownMs: input.autonomic.scaleOutCooldown * 1000,
+        scaleInCooldownMs: input.autonomic.scaleInCooldown * 1000,
+        canHost: (svc) => instances.ledger.canHost(svc).ok,
+      }, act),
+    );
+    return out;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The loop's window on the rest of the cluster. The `Gossiper` implements it over HTTP gossip;
+ * a node without gossip plans as a cluster of one with {@link soloCluster}.
+ *
+ * @module
+ */
+
+import type { ClusterService } from "./aggregate.ts";
+import type { LedgerAction, LocalShare } from "./types.ts";
+
+/** What the loop asks of the cluster each tick. */
+export interface ClusterContext {
+  /** Publishes this node's share and returns the cluster's view of every service. */
+  update(local: LocalShare, now: number): Record<string, ClusterService>;
+  /** Records an action this node took, for the cluster-wide ledger. */
+  recordAction(service: string, action: "start" | "stop", reason: string, time: number): void;
+  /** Why this node considers itself cut off (no scale-in then), or undefined. */
+  partitioned(): string | undefined;
+  /** Live nodes (etcd) whose share is not in the view yet. */
+  unknownPeers(): string[];
+}
+
+/** How long a node's own actions count for the cluster cooldown, ms. */
+const LEDGER_MS = 120_000;
+
+/** A cluster of one: the view is this node's own share and its own recent actions. */
+export function soloCluster(self: string): ClusterContext {
+  let ledger: LedgerAction[] = [];
+  return {
+    update(local, now) {
+      ledger = ledger.filter((a) => now - a.time < LEDGER_MS);
+      const out: Record<string, ClusterService> = {};
+      for (const [name, s] of Object.entries(local.services)) {
+        const here = s.running + s.pending > 0;
+        out[name] = {
+          nodes: here ? [self] : [],
+          running: s.running,
+          pending: s.pending,
+          canHost: local.resources.freeCpus >= s.cpuNumber ? [self] : [],
+          recentActions: ledger.filter((a) => a.service === name)
+            .map(({ action, time, reason }) => ({ origin: self, action, time, reason })),
+          ...(s.cpu_avg !== undefined ? { cpu_avg: s.cpu_avg } : {}),
+          ...(s.memory_avg !== undefined ? { memory_avg: s.memory_avg } : {}),
+          analytics: s.analytics,
+        };
+      }
+      return out;
+    },
+    recordAction(service, action, reason, time) {
+      ledger.unshift({ service, action, time, reason });
+    },
+    partitioned: () => undefined,
+    unknownPeers: () => [],
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * The cluster-merge phase: publishes this node's analysis as its gossip share, reads back the
+ * cluster's view, and builds what the planner plans on: this node's instance counts with the
+ * cluster's figures (a figure no node knows stays this node's, possibly unknown).
+ *
+ * @module
+ */
+
+import type { Instance, NodeCapacity, ServiceDescriptor } from "../../domain/model.ts";
+import type { AnalyzedService } from "../analyzer/analysis.ts";
+import type { ServiceState } from "../planner/types.ts";
+import type { ClusterService } from "./aggregate.ts";
+import type { ClusterContext } from "./cluster_context.ts";
+import type { LocalShare, ServiceShare } from "./types.ts";
+
+/** What the merge phase hands to planning, execution and the record. */
+export interface MergedView {
+  /** Every service as the cluster sees it, this node included. */
+  cluster: Record<string, ClusterService>;
+  /** The planner's services: local counts, cluster-wide figures. */
+  planner: Record<string, ServiceState>;
+  /** Why this node considers itself cut off, or undefined. */
+  partitioned: string | undefined;
+  /** Live peers whose share has not arrived yet. */
+  unknownPeers: string[];
+}
+
+/** What the decision record keeps of a service's cluster-wide picture. */
+export interface ClusterSummary {
+  nodes: number;
+  running: number;
+  pending: number;
+  cpu_avg: number | undefined;
+  memory_avg: number | undefined;
+  analytics: Record<string, number>;
+}
+
+function knownOnly(values: Record<string, number | undefined>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(values)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** This node's gossip share of one service (unknown figures are left out). */
+export function serviceShare(a: AnalyzedService, descriptor: ServiceDescriptor): ServiceShare {
+  return {
+    running: a.running,
+    pending: a.pending,
+    ...(a.cpu_avg !== undefined ? { cpu_avg: a.cpu_avg } : {}),
+    ...(a.memory_avg !== undefined ? { memory_avg: a.memory_avg } : {}),
+    analytics: knownOnly(a.analytics),
+    cpuNumber: descriptor.configuration.cpuNumber,
+  };
+}
+
+/** The record's summary of a service across the cluster. */
+export function clusterSummary(c: ClusterService): ClusterSummary {
+  return {
+    nodes: c.nodes.length,
+    running: c.running,
+    pending: c.pending,
+    cpu_avg: c.cpu_avg,
+    memory_avg: c.memory_avg,
+    analytics: c.analytics,
+  };
+}
+
+/** Merges this node's analysis with the cluster's view. */
+export function mergeCluster(input: {
+  analysis: Readonly<Record<string, AnalyzedService>>;
+  services: ReadonlyMap<string, ServiceDescriptor>;
+  node: NodeCapacity;
+  context: ClusterContext;
+  now: number;
+}): MergedView {
+  const share: LocalShare = { active: true, services: {}, resources: input.node };
+  const planner: Record<string, ServiceState> = {};
+  for (const [name, a] of Object.entries(input.analysis)) {
+    const descriptor = input.services.get(name);
+    if (!descriptor) continue;
+    share.services[name] = serviceShare(a, descriptor);
+    planner[name] = {
+      descriptor,
+      local: { running: a.running, pending: a.pending },
+      cluster: {
+        base: { cpu_avg: a.cpu_avg, memory_avg: a.memory_avg },
+        user: a.analytics,
+        active: a.running + a.pending > 0,
+      },
+    };
+  }
+  const cluster = input.context.update(share, input.now);
+  for (const [name, s] of Object.entries(planner)) {
+    const c = cluster[name];
+    if (!c) continue;
+    s.cluster = {
+      base: {
+        cpu_avg: c.cpu_avg ?? s.cluster.base.cpu_avg,
+        memory_avg: c.memory_avg ?? s.cluster.base.memory_avg,
+      },
+      user: { ...s.cluster.user, ...c.analytics },
+      active: c.nodes.length > 0,
+    };
+  }
+  return {
+    cluster,
+    planner,
+    partitioned: input.context.partitioned(),
+    unknownPeers: input.context.unknownPeers(),
+  };
+}
+
+/**
+ * This node's share from instance counts alone, gossiped while the loop is off: peers still see
+ * its instances (an instance in warm-up counts as pending), with no figures.
+ */
+export function idleShare(input: {
+  active: boolean;
+  services: ReadonlyMap<string, ServiceDescriptor>;
+  instances: readonly Instance[];
+  capacity: NodeCapacity;
+  now: number;
+  warmupMs: number;
+}): LocalShare {
+  const services: LocalShare["services"] = {};
+  for (const [name, svc] of input.services) {
+    const up = input.instances.filter((i) => i.service === name && i.status === "running");
+    const pending = up.filter((i) => input.now - i.startedAt < input.warmupMs).length;
+    services[name] = {
+      running: up.length - pending,
+      pending,
+      analytics: {},
+      cpuNumber: svc.configuration.cpuNumber,
+    };
+  }
+  return { active: input.active, services, resources: input.capacity };
+}

@@ -1,0 +1,174 @@
+/**
+ * Builds an agent from its parts: the one place that decides which instance manager, monitor,
+ * loop phases, gossip and registration an agent gets. `agent_process.ts` picks the adapters
+ * (Docker, etcd, usage reader, sinks) and hands them here; tests hand in-memory ones.
+ *
+ * @module
+ */
+
+import { Agent, type AgentIdentity } from "../agent/agent.ts";
+import { AgentDocuments } from "../agent/documents.ts";
+import { Discovery } from "../agent/discovery.ts";
+import { actuator } from "../agent/executor/actuator.ts";
+import { Executor } from "../agent/executor/execute.ts";
+import { InstanceManager } from "../agent/executor/instances.ts";
+import { soloCluster } from "../agent/gossip/cluster_context.ts";
+import { Gossiper, type GossipTransport } from "../agent/gossip/gossiper.ts";
+import { idleShare } from "../agent/gossip/merge.ts";
+import { AutonomicLoop } from "../agent/loop.ts";
+import { Membership } from "../agent/membership.ts";
+import { Monitor } from "../agent/monitor/monitor.ts";
+import { DecisionLog } from "../agent/record/decisions.ts";
+import { Recorder } from "../agent/record/record.ts";
+import { NodeRegistration } from "../agent/registration.ts";
+import type { ClusterStore } from "../cluster/cluster_store.ts";
+import type { Clock } from "../domain/clock.ts";
+import type { Prng } from "../domain/random.ts";
+import type { ContainerRuntime } from "../ports/container_runtime.ts";
+import type { MetricSink } from "../ports/metric_sink.ts";
+import { noTelemetry, type Telemetry } from "../ports/telemetry.ts";
+import type { UsageReader } from "../ports/usage_reader.ts";
+
+/** What an agent is built from. */
+export interface AgentOptions {
+  identity: AgentIdentity;
+  store: ClusterStore;
+  runtime: ContainerRuntime;
+  clock: Clock;
+  /** Node lease TTL in seconds. */
+  ttl: number;
+  /** Plan and record, execute nothing (autonomic actions only; manual commands still run). */
+  dryRun: boolean;
+  /** Injected into containers as `ETCD_ADDR`. */
+  etcdAddr: string;
+  env: (name: string) => string | undefined;
+  /** Extra labels on every container this agent creates. */
+  labels?: Record<string, string> | undefined;
+  /** Reads container CPU and memory. */
+  usage: UsageReader;
+  /** Randomness of the planner's strategies and the gossip. @default Math.random */
+  prng?: Prng;
+  /** Start the autonomic loop at once (as if `start agent` had been received). */
+  activate?: boolean;
+  /** Sampling period of the monitor, ms. @default 1000 */
+  sampleMs?: number;
+  /** How to reach peers for gossip; without it the agent plans as a cluster of one. */
+  gossip?: GossipTransport | undefined;
+  /** Where measurements go (InfluxDB); none when absent. */
+  sink?: MetricSink | undefined;
+  /** Self-metrics for /metrics. */
+  telemetry?: Telemetry | undefined;
+}
+
+/** Builds an agent (not started). */
+export function wireAgent(o: AgentOptions): Agent {
+  const { identity: id, clock } = o;
+  const prng = o.prng ?? Math.random;
+  const telemetry = o.telemetry ?? noTelemetry;
+  const documents = new AgentDocuments(o.store, id.cluster);
+  const instances = new InstanceManager({
+    runtime: o.runtime,
+    clock,
+    cluster: id.cluster,
+    node: id.name,
+    spec: { hostIp: id.hostIp, etcdAddr: o.etcdAddr, env: o.env, labels: o.labels },
+  });
+  const monitor = new Monitor({
+    runtime: o.runtime,
+    usage: o.usage,
+    instances,
+    clock,
+    cluster: id.cluster,
+    node: id.name,
+    sampleMs: o.sampleMs,
+    settings: () => ({
+      windowMs: documents.config.autonomic.window * 1000,
+      warmupMs: documents.config.autonomic.warmup * 1000,
+      logReading: documents.config.autonomic.enableLogReading,
+      services: new Set(documents.services.keys()),
+    }),
+    onChange: () => agent.syncDiscovery(),
+  });
+  const membership = new Membership({
+    store: o.store,
+    cluster: id.cluster,
+    clock,
+    onError: () => telemetry.dependencyError("etcd"),
+  });
+  const registration = new NodeRegistration({
+    store: o.store,
+    cluster: id.cluster,
+    ttl: o.ttl,
+    clock,
+    record: () => agent.record(),
+    onError: () => telemetry.dependencyError("etcd"),
+  });
+  const gossiper = o.gossip
+    ? new Gossiper({
+      self: id.name,
+      cluster: id.cluster,
+      clock,
+      prng,
+      membership,
+      transport: o.gossip,
+      settings: () => ({
+        intervalMs: documents.config.communication.loopTimeInterval * 1000,
+        maxFriends: documents.config.communication.maxFriends,
+      }),
+      registered: () => registration.registered,
+      fallbackShare: () =>
+        idleShare({
+          active: agent.active,
+          services: documents.services,
+          instances: instances.list(),
+          capacity: instances.ledger.capacity(),
+          now: clock.now(),
+          warmupMs: documents.config.autonomic.warmup * 1000,
+        }),
+      telemetry,
+    })
+    : undefined;
+  const cluster = gossiper ?? soloCluster(id.name);
+  const decisions = new DecisionLog(100);
+  const loop = new AutonomicLoop({
+    state: () => ({
+      node: id.name,
+      config: documents.config,
+      policy: documents.policy,
+      services: documents.services,
+      analytics: documents.analytics,
+      constraints: documents.constraints,
+      dryRun: o.dryRun,
+    }),
+    monitor,
+    capacity: () => instances.ledger.capacity(),
+    usedCores: () => instances.ledger.usedCores(),
+    cluster,
+    executor: new Executor({
+      instances,
+      act: actuator(instances, () => monitor.refresh()),
+      cluster,
+      clock,
+      prng,
+    }),
+    recorder: new Recorder({ decisions, telemetry, sink: o.sink, uuid: id.uuid }),
+    telemetry,
+    clock,
+    prng,
+  });
+  const agent: Agent = new Agent({
+    identity: id,
+    clock,
+    documents,
+    instances,
+    monitor,
+    loop,
+    decisions,
+    registration,
+    membership,
+    discovery: new Discovery(o.store.kv, id.hostIp),
+    gossiper,
+    activate: o.activate ?? false,
+  });
+  return agent;
+}

@@ -1,0 +1,92 @@
+/**
+ * The contract between the command tree (`src/cli/`) and the composition root (`src/app/`): what
+ * every CLI command gets injected (an output sink, and factories for the adapters it may need),
+ * and the options the composition root receives back (how to open the store, how to run an agent).
+ *
+ * @module
+ */
+
+import type { ClusterStore } from "../cluster/cluster_store.ts";
+import type { LoadedConfig, LoadOptions } from "../config/config_files.ts";
+import type { ClusterDocs } from "../domain/model.ts";
+
+/** Where human output goes. */
+export interface Output {
+  /** One line (or block) to stdout. */
+  out(text: string): void;
+  /** One line (or block) to stderr. */
+  err(text: string): void;
+}
+
+/** Global options that choose and reach the store. */
+export interface StoreOptions {
+  /** Comma-separated etcd endpoints (`http://127.0.0.1:2379,…`); default `ETCD_ADDR`. */
+  etcd?: string | undefined;
+  etcdUser?: string | undefined;
+  etcdPassword?: string | undefined;
+  etcdCa?: string | undefined;
+  etcdCert?: string | undefined;
+  etcdKey?: string | undefined;
+  /** `etcd` (default) or `file:<path>` / `memory` for the embedded store. */
+  store?: string | undefined;
+}
+
+/** A node's identity, saved by `gru join` and read by `gru agent`. */
+export interface NodeIdentity {
+  cluster: string;
+  name: string;
+  uuid: string;
+  /** IP advertised to peers. */
+  address: string;
+  port: number;
+  /** etcd endpoints used at join time (comma-separated), if any. */
+  etcd?: string | undefined;
+}
+
+/** How to run an agent process. */
+export interface AgentRunOptions {
+  identity: NodeIdentity;
+  store: StoreOptions;
+  /** Interface to listen on. @default "0.0.0.0" */
+  listen: string;
+  /** Docker URL overriding the cluster config (flag or DOCKER_HOST). */
+  docker?: string | undefined;
+  /** Node lease TTL in seconds. */
+  ttl: number;
+  dryRun: boolean;
+  /** Start the autonomic loop at once instead of waiting for `start agent`. */
+  activate: boolean;
+  /** Extra labels on every container this agent creates. */
+  labels: Record<string, string>;
+}
+
+/** Dependencies injected into the command tree by the composition root. */
+export interface CliDeps {
+  output: Output;
+  /** Opens the cluster store; the caller closes it with `store.kv.close()`. */
+  openStore(options: StoreOptions): Promise<ClusterStore>;
+  /** Environment lookup. */
+  env(name: string): string | undefined;
+  /** Sets the log level (called before every command). */
+  configureLogging(level: string): Promise<void>;
+  /** Runs an agent until SIGINT/SIGTERM; resolves with the exit code. */
+  runAgent(options: AgentRunOptions): Promise<number>;
+  /** Reads the identity file, `undefined` if there is none. */
+  readIdentity(path: string): Promise<NodeIdentity | undefined>;
+  /** Writes the identity file (creating its directory). */
+  writeIdentity(path: string, identity: NodeIdentity): Promise<void>;
+  /** The first non-loopback IPv4 address of this host. */
+  detectHostIp(): string | undefined;
+  /**
+   * Reads a configuration directory (`config.json`, `policy.json`, `services/`, `analytics/`):
+   * its valid documents, every problem (each naming its file and JSON path), and where each
+   * document came from. Problems of the content are returned, not thrown.
+   */
+  loadConfigDir(dir: string, options?: LoadOptions): Promise<LoadedConfig>;
+  /**
+   * Writes documents as a configuration directory (created when missing) that `loadConfigDir`
+   * reads back to the same documents, deleting stale `.json` files of the sets written; resolves
+   * with the files written, relative to `dir`.
+   */
+  writeConfigDir(dir: string, docs: ClusterDocs): Promise<string[]>;
+}
