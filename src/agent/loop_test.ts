@@ -1,0 +1,256 @@
+/**
+ * The whole MAPE loop on a fake clock, without Docker: the real monitor, analyzer, planner,
+ * executor (instance manager, reservations, guards, upkeep) and recorder, over the in-memory
+ * container runtime and a usage reader that burns whatever CPU the test says.
+ */
+
+import assert from "node:assert/strict";
+import { MemoryContainerRuntime } from "../adapters/memory/memory_container_runtime.ts";
+import {
+  parseAgentConfig,
+  parsePolicyConfig,
+  parseServiceDescriptor,
+} from "../config/documents.ts";
+import { FakeClock } from "../domain/clock.ts";
+import { LABEL_SERVICE, type ServiceDescriptor } from "../domain/model.ts";
+import { seededPrng } from "../domain/random.ts";
+import type { Dependency, Telemetry } from "../ports/telemetry.ts";
+import { noTelemetry } from "../ports/telemetry.ts";
+import type { UsageReader, UsageSample, UsageTarget } from "../ports/usage_reader.ts";
+import { actuator } from "./executor/actuator.ts";
+import { Executor } from "./executor/execute.ts";
+import { InstanceManager } from "./executor/instances.ts";
+import { soloCluster } from "./gossip/cluster_context.ts";
+import { AutonomicLoop, type LoopState } from "./loop.ts";
+import { Monitor } from "./monitor/monitor.ts";
+import { DecisionLog, type DecisionRecord } from "./record/decisions.ts";
+import { Recorder } from "./record/record.ts";
+
+const IMAGE = "gru-test/busybox";
+
+/** CPU use by service, in cores per instance, integrated over fake time. */
+class BurningUsage implements UsageReader {
+  readonly kind = "fake";
+  load: Record<string, number> = {};
+  #seen = new Map<string, { at: number; cpuNs: number }>();
+
+  constructor(private runtime: MemoryContainerRuntime, private clock: FakeClock) {}
+
+  read(target: UsageTarget): Promise<UsageSample> {
+    const now = this.clock.now();
+    const service = this.runtime.peek(target.id)?.labels[LABEL_SERVICE] ?? "";
+    const last = this.#seen.get(target.id) ?? { at: now, cpuNs: 0 };
+    const cpuNs = last.cpuNs + (this.load[service] ?? 0) * (now - last.at) * 1e6;
+    this.#seen.set(target.id, { at: now, cpuNs });
+    return Promise.resolve({ at: now, cpuNs, memoryBytes: 64 << 20 });
+  }
+  forget(id: string): void {
+    this.#seen.delete(id);
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function web(extra: Record<string, unknown> = {}): ServiceDescriptor {
+  return parseServiceDescriptor({
+    Name: "web",
+    Image: IMAGE,
+    MinInstances: 1,
+    MaxInstances: 3,
+    Configuration: { CpuNumber: 1, Memory: "128M", Ports: { "80": "30000-30009" } },
+    ...extra,
+  }, "web.json");
+}
+
+/** A node of 4 cores running the loop over the in-memory engine. */
+function rig(options: { dryRun?: boolean; baseServices?: string[]; service?: ServiceDescriptor }) {
+  const clock = new FakeClock(1_700_000_000_000);
+  const runtime = new MemoryContainerRuntime({ clock, images: [IMAGE], ncpu: 4 });
+  const usage = new BurningUsage(runtime, clock);
+  const errors: Dependency[] = [];
+  const telemetry: Telemetry = { ...noTelemetry, dependencyError: (d) => errors.push(d) };
+  const svc = options.service ?? web();
+  const state: LoopState = {
+    node: "n1",
+    config: parseAgentConfig({
+      Autonomic: {
+        LoopTimeInterval: 1,
+        PlannerStrategy: "dummy",
+        Warmup: 0,
+        Window: 2,
+        ScaleOutCooldown: 5,
+        ScaleInCooldown: 5,
+        ScaleInStabilization: 3,
+      },
+    }, "config.json"),
+    policy: parsePolicyConfig({
+      Scaleout: { Enable: true, Threshold: 0.7, Metrics: ["cpu_avg"] },
+      Scalein: { Enable: true, Threshold: 0.2, Metrics: ["cpu_avg"] },
+    }, "policy.json"),
+    services: new Map([[svc.name, svc]]),
+    analytics: new Map(),
+    constraints: { cpuMin: 0, cpuMax: 0, baseServices: options.baseServices ?? [] },
+    dryRun: options.dryRun ?? false,
+  };
+  const instances = new InstanceManager({
+    runtime,
+    clock,
+    cluster: "c",
+    node: "n1",
+    spec: { hostIp: "127.0.0.1", etcdAddr: "http://127.0.0.1:2379", env: () => undefined },
+  });
+  const monitor = new Monitor({
+    runtime,
+    usage,
+    instances,
+    clock,
+    cluster: "c",
+    node: "n1",
+    settings: () => ({
+      windowMs: state.config.autonomic.window * 1000,
+      warmupMs: state.config.autonomic.warmup * 1000,
+      logReading: false,
+      services: new Set(state.services.keys()),
+    }),
+  });
+  const cluster = soloCluster("n1");
+  const prng = seededPrng(7);
+  const decisions = new DecisionLog(100);
+  const loop = new AutonomicLoop({
+    state: () => state,
+    monitor,
+    capacity: () => instances.ledger.capacity(),
+    usedCores: () => instances.ledger.usedCores(),
+    cluster,
+    executor: new Executor({
+      instances,
+      act: actuator(instances, () => monitor.refresh()),
+      cluster,
+      clock,
+      prng,
+    }),
+    recorder: new Recorder({ decisions, telemetry, uuid: "u" }),
+    telemetry,
+    clock,
+    prng,
+  });
+  const running = () => instances.list("web").filter((i) => i.status === "running").length;
+  return {
+    clock,
+    runtime,
+    usage,
+    instances,
+    decisions,
+    errors,
+    state,
+    running,
+    /** Lets `seconds` of fake time pass, sampling usage every second, then ticks once. */
+    async after(seconds: number): Promise<DecisionRecord> {
+      for (let i = 0; i < seconds; i++) {
+        clock.advance(1000);
+        await monitor.sample();
+      }
+      return await loop.tick();
+    },
+  };
+}
+
+Deno.test("loop: load scales out to max, one step per cooldown, never above max", async () => {
+  const r = rig({});
+  await r.instances.init();
+  await r.instances.start(r.state.services.get("web")!);
+  r.usage.load.web = 0.95;
+  await r.after(0); // first samples
+  const first = await r.after(2);
+  assert.equal(first.chosen.policy, "scaleout", first.why);
+  assert.equal(first.outcome, "executed", first.why);
+  assert.equal(first.actions[0]?.action, "start");
+  assert.equal(r.running(), 2);
+  const held = await r.after(2);
+  assert.equal(held.outcome, "blocked");
+  assert.match(held.why, /cooldown/);
+  assert.equal(r.running(), 2);
+  const second = await r.after(4);
+  assert.equal(second.outcome, "executed", second.why);
+  assert.equal(r.running(), 3);
+  const atMax = await r.after(6);
+  assert.notEqual(atMax.outcome, "executed", atMax.why);
+  assert.equal(r.running(), 3, "never above MaxInstances");
+  assert.deepEqual(Object.keys(atMax.phasesMs), ["monitor", "analyze", "plan", "execute"]);
+});
+
+Deno.test("loop: idle scales in only after stabilization and cooldown, down to min", async () => {
+  const r = rig({});
+  await r.instances.init();
+  const svc = r.state.services.get("web")!;
+  for (let i = 0; i < 3; i++) await r.instances.start(svc);
+  r.usage.load.web = 0.02;
+  await r.after(0);
+  const wish = await r.after(2);
+  assert.equal(wish.chosen.policy, "scalein");
+  assert.equal(wish.outcome, "blocked");
+  assert.match(wish.why, /stable/);
+  assert.equal(r.running(), 3);
+  const first = await r.after(3);
+  assert.equal(first.outcome, "executed", first.why);
+  assert.equal(r.running(), 2);
+  const cooling = await r.after(1);
+  assert.equal(cooling.outcome, "blocked");
+  assert.equal(r.running(), 2);
+  const second = await r.after(5);
+  assert.equal(second.outcome, "executed", second.why);
+  assert.equal(r.running(), 1);
+  const atMin = await r.after(10);
+  assert.notEqual(atMin.outcome, "executed", "never below MinInstances");
+  assert.equal(r.running(), 1);
+});
+
+Deno.test("loop: a killed base-service instance is replaced at the next tick", async () => {
+  const r = rig({ baseServices: ["web"] });
+  await r.instances.init();
+  const up = await r.after(0);
+  assert.equal(up.actions.length, 1, "the base service comes up by itself");
+  assert.match(up.actions[0]!.why, /base service/);
+  const [only] = r.instances.list("web");
+  r.runtime.kill(only!.id);
+  await r.runtime.settle();
+  const again = await r.after(1);
+  const replaced = again.actions.find((a) => a.action === "start" && a.ok);
+  assert.ok(replaced, JSON.stringify(again.actions));
+  assert.match(replaced.why, /base service: 0 of 1/);
+  assert.equal(r.running(), 1);
+});
+
+Deno.test("loop: dry-run decides and records, and changes no container", async () => {
+  const r = rig({ dryRun: true, baseServices: ["web"] });
+  await r.instances.init();
+  await r.instances.start(r.state.services.get("web")!);
+  r.usage.load.web = 0.95;
+  await r.after(0);
+  const d = await r.after(2);
+  assert.equal(d.chosen.policy, "scaleout");
+  assert.equal(d.outcome, "dry-run");
+  assert.match(d.why, /would scaleout web/);
+  assert.deepEqual(d.actions, []);
+  assert.equal((await r.runtime.listAll()).length, 1);
+});
+
+Deno.test("loop: Docker down mid-run fails the action, not the loop; it recovers", async () => {
+  const r = rig({});
+  await r.instances.init();
+  await r.instances.start(r.state.services.get("web")!);
+  r.usage.load.web = 0.95;
+  await r.after(0);
+  r.runtime.down();
+  const failed = await r.after(2);
+  assert.ok(r.errors.includes("docker"), "the failed listing is counted");
+  assert.equal(failed.chosen.policy, "scaleout");
+  assert.equal(failed.outcome, "failed", failed.why);
+  assert.match(failed.why, /scaleout of web failed/);
+  r.runtime.up();
+  const ok = await r.after(6);
+  assert.equal(ok.outcome, "executed", ok.why);
+  assert.equal(r.running(), 2);
+  assert.equal(r.decisions.list().length, 3);
+});
