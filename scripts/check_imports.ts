@@ -19,9 +19,10 @@
  * A dynamic import with a computed specifier is invisible to the module graph, so it is a
  * violation in every layer.
  *
- * Production files are `main.ts` and every `.ts`/`.tsx`/`.mts` file of `src/` except test files
- * (`*_test.ts`, `*_bench.ts`) and test-support modules (`_testing.ts`, anything under `tests/`).
- * Those are exempt from the rules, but production code may never import them.
+ * Production files are `main.ts` and every TypeScript or JavaScript file of `src/` (declaration
+ * files aside) except test files (`*_test.ts`, `*_bench.ts`) and test-support modules
+ * (`_testing.ts`, anything under `tests/`). Those are exempt from the rules, but production code
+ * may never import them.
  *
  * Usage: `deno task imports`, i.e.
  * `deno run --allow-read --allow-write --allow-run scripts/check_imports.ts [--verbose] [root]`.
@@ -71,7 +72,12 @@ export interface LayerRule {
   allow?: readonly string[];
   /** Layers this layer must not import (used when `allow` is absent). */
   deny?: readonly string[];
-  /** External modules allowed: npm package names, `node:x` or `node:*`. Absent: all but `externalDeny`. */
+  /** Files (repo-relative) of layers outside `allow` (or in `deny`) that stay importable. */
+  except?: readonly string[];
+  /**
+   * External modules allowed: npm package names, `node:x` or `node:*`. Absent: all but
+   * `externalDeny`.
+   */
   external?: readonly string[];
   /** External modules forbidden (used when `external` is absent). */
   externalDeny?: readonly string[];
@@ -147,9 +153,9 @@ export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
     globals: PURE_GLOBALS,
   },
   analyzer: {
-    why: "the analyzer is pure: domain plus mathjs expressions, no I/O, clock, randomness or " +
-      "timer",
-    allow: ["domain", "analyzer"],
+    why: "the analyzer is pure: domain plus mathjs expressions (checked by the same code as " +
+      "config validation, itself pure), no I/O, clock, randomness or timer",
+    allow: ["domain", "config", "analyzer"],
     external: ["mathjs"],
     globals: PURE_GLOBALS,
   },
@@ -240,16 +246,20 @@ export function layerOf(path: string): string | undefined {
   return best?.layer;
 }
 
+/** TypeScript and JavaScript sources (a `.js` file next to `.ts` ones is code like any other). */
+const SOURCE = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/;
+
 /** Whether a path is a test or bench file, or a test-support module. */
 export function isTestFile(path: string): boolean {
-  return /[_.](test|bench)\.(ts|tsx|mts|js|mjs)$/.test(path) ||
-    /(^|\/)_testing\.(ts|tsx|mts|js|mjs)$/.test(path) || path.startsWith("tests/");
+  const base = path.replace(SOURCE, "");
+  return (SOURCE.test(path) && /([_.](test|bench)|(^|\/)_testing)$/.test(base)) ||
+    path.startsWith("tests/");
 }
 
 /** Whether a repo-relative path is a production source file. */
 export function isProductionFile(path: string): boolean {
   if (path === "main.ts") return true;
-  return path.startsWith("src/") && /\.(ts|tsx|mts)$/.test(path) && !path.endsWith(".d.ts") &&
+  return path.startsWith("src/") && SOURCE.test(path) && !/\.d\.[cm]?ts$/.test(path) &&
     !isTestFile(path);
 }
 
@@ -260,7 +270,10 @@ export interface Finding {
   file: string;
   /** 1-based. */
   line: number;
-  /** Which rule: layer, external, sdk, test-import, outside-src, unresolved, no-layer, globals, cycle, type-only. */
+  /**
+   * Which rule: layer, external, sdk, test-import, outside-src, unresolved, parse, no-layer,
+   * globals, cycle, or type-only (a warning).
+   */
   rule: string;
   message: string;
 }
@@ -522,6 +535,7 @@ function describeAllowed(list: readonly string[] | undefined): string {
 export function checkEdges(
   edges: readonly Edge[],
   broken: ReadonlyMap<string, string>,
+  rules: Readonly<Record<string, LayerRule>> = LAYER_RULES,
 ): { violations: Finding[]; warnings: Finding[]; graph: Map<string, Set<string>> } {
   const violations: Finding[] = [];
   const warnings: Finding[] = [];
@@ -529,7 +543,7 @@ export function checkEdges(
   for (const e of edges) {
     const layer = layerOf(e.from);
     if (e.from.startsWith("src/") && !graph.has(e.from)) graph.set(e.from, new Set());
-    const rule = layer === undefined ? undefined : LAYER_RULES[layer];
+    const rule = layer === undefined ? undefined : rules[layer];
     if (layer === undefined || rule === undefined) continue; // reported as "no-layer"
     const at = { file: e.from, line: e.line };
     const quoted = `"${e.specifier}"`;
@@ -575,9 +589,10 @@ export function checkEdges(
         graph.get(e.from)!.add(t.path);
       }
       if (toLayer === layer) continue;
-      const allowed = rule.allow !== undefined
-        ? rule.allow.includes(toLayer)
-        : !(rule.deny ?? []).includes(toLayer);
+      const allowed = (rule.except ?? []).includes(t.path) ||
+        (rule.allow !== undefined
+          ? rule.allow.includes(toLayer)
+          : !(rule.deny ?? []).includes(toLayer));
       if (!allowed) {
         const may = rule.allow !== undefined
           ? `may import only ${rule.allow.join(", ")}`
@@ -625,12 +640,13 @@ export function checkEdges(
 export function checkGlobals(
   refs: readonly GlobalRef[],
   exceptions: readonly GlobalException[] = GLOBAL_EXCEPTIONS,
+  rules: Readonly<Record<string, LayerRule>> = LAYER_RULES,
 ): { violations: Finding[]; used: Set<GlobalException> } {
   const violations: Finding[] = [];
   const used = new Set<GlobalException>();
   for (const r of refs) {
     const layer = layerOf(r.file);
-    const rule = layer === undefined ? undefined : LAYER_RULES[layer];
+    const rule = layer === undefined ? undefined : rules[layer];
     if (rule === undefined || !(rule.globals ?? []).includes(r.key)) continue;
     const exception = exceptions.find((x) => x.file === r.file && x.key === r.key);
     if (exception !== undefined) {
@@ -746,8 +762,18 @@ function listSrc(root: string): { files: string[]; topFolders: string[] } {
   return { files, topFolders };
 }
 
+/** What {@linkcode checkRoot} checks against (tests substitute their own tables). */
+export interface CheckOptions {
+  /** Default: {@linkcode LAYER_RULES}. */
+  rules?: Readonly<Record<string, LayerRule>>;
+  /** Default: {@linkcode GLOBAL_EXCEPTIONS}. */
+  globalExceptions?: readonly GlobalException[];
+}
+
 /** Checks the tree under `root` (a folder with `src/`, and optionally `main.ts`, `deno.json`). */
-export async function checkRoot(rootDir: string): Promise<CheckResult> {
+export async function checkRoot(rootDir: string, options: CheckOptions = {}): Promise<CheckResult> {
+  const rules = options.rules ?? LAYER_RULES;
+  const exceptions = options.globalExceptions ?? GLOBAL_EXCEPTIONS;
   const root = Deno.realPathSync(rootDir);
   const { files: all, topFolders } = listSrc(root);
   try {
@@ -759,7 +785,8 @@ export async function checkRoot(rootDir: string): Promise<CheckResult> {
   const violations: Finding[] = [];
 
   for (const folder of topFolders) {
-    if (layerOf(`${folder}/`) === undefined) {
+    const layer = layerOf(`${folder}/`);
+    if (layer === undefined || rules[layer] === undefined) {
       violations.push({
         file: `${folder}/`,
         line: 1,
@@ -769,7 +796,18 @@ export async function checkRoot(rootDir: string): Promise<CheckResult> {
       });
     }
   }
+  const unruled = new Set<string>();
   for (const f of files) {
+    const layer = layerOf(f);
+    if (layer !== undefined && rules[layer] === undefined && !unruled.has(layer)) {
+      unruled.add(layer);
+      violations.push({
+        file: f,
+        line: 1,
+        rule: "no-layer",
+        message: `layer ${layer} has no rule: add it to LAYER_RULES (scripts/check_imports.ts)`,
+      });
+    }
     if (f !== "main.ts" && f.split("/").length === 2) {
       violations.push({
         file: f,
@@ -788,7 +826,7 @@ export async function checkRoot(rootDir: string): Promise<CheckResult> {
       violations.push({ file: f, line: 1, rule: "unresolved", message: `deno info: ${error}` });
     }
   }
-  const imports = checkEdges(edges, broken);
+  const imports = checkEdges(edges, broken, rules);
   violations.push(...imports.violations);
 
   const cycles = findCycles(imports.graph);
@@ -809,8 +847,8 @@ export async function checkRoot(rootDir: string): Promise<CheckResult> {
   }
 
   const { references, errors } = await globalReferences(root, files);
-  violations.push(...errors);
-  const globals = checkGlobals(references);
+  violations.push(...errors.filter((e) => !broken.has(e.file))); // deno info said it already
+  const globals = checkGlobals(references, exceptions, rules);
   violations.push(...globals.violations);
 
   return {
@@ -820,7 +858,7 @@ export async function checkRoot(rootDir: string): Promise<CheckResult> {
     violations,
     warnings: imports.warnings,
     cycles,
-    unusedExceptions: GLOBAL_EXCEPTIONS.filter((x) => !globals.used.has(x)),
+    unusedExceptions: exceptions.filter((x) => !globals.used.has(x)),
   };
 }
 

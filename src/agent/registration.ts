@@ -13,6 +13,7 @@ import type { KvLease } from "../ports/kv_store.ts";
 import type { NodeRecord } from "../domain/model.ts";
 import type { Clock } from "../domain/clock.ts";
 import { ConflictError, errorMessage } from "../domain/errors.ts";
+import { Backoff } from "../domain/backoff.ts";
 
 const log = getLogger(["gru", "agent", "registration"]);
 
@@ -97,7 +98,7 @@ export class NodeRegistration {
 
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
-    let backoff = 250;
+    const backoff = new Backoff(this.#o.clock);
     while (!signal.aborted) {
       let lease: KvLease | undefined;
       try {
@@ -106,7 +107,7 @@ export class NodeRegistration {
         await this.#o.store.registerNode(this.#o.cluster, this.#o.record(), lease.id);
         this.#lease = lease;
         this.#lastError = undefined;
-        backoff = 250;
+        backoff.reset();
         log.info("Registered node {node} in cluster {cluster} (lease {lease}, ttl {ttl} s)", {
           node: this.#o.record().config.name,
           cluster: this.#o.cluster,
@@ -128,14 +129,13 @@ export class NodeRegistration {
         const level = err instanceof ConflictError ? "error" : "warn";
         log[level]("Cannot register node: {error}; retrying in {ms} ms", {
           error: this.#lastError,
-          ms: backoff,
+          ms: backoff.peek(),
         });
         try {
-          await this.#o.clock.sleep(backoff, signal);
+          await backoff.wait(signal);
         } catch {
           return;
         }
-        backoff = Math.min(backoff * 2, 5000);
       }
     }
   }

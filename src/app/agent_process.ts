@@ -22,6 +22,7 @@ import { AgentClient } from "../api/client.ts";
 import { PrometheusTelemetry } from "../adapters/prometheus/prometheus_telemetry.ts";
 import { ReloadingSink } from "./reloading_sink.ts";
 import { systemClock } from "../domain/clock.ts";
+import { Backoff } from "../domain/backoff.ts";
 import { errorMessage, NotFoundError, UnavailableError } from "../domain/errors.ts";
 import type { AgentConfig } from "../domain/model.ts";
 import { defaultAgentConfig } from "../config/documents.ts";
@@ -39,7 +40,7 @@ async function awaitCluster(
   cluster: string,
   signal: AbortSignal,
 ): Promise<AgentConfig> {
-  let backoff = 250;
+  const backoff = new Backoff(systemClock);
   while (true) {
     try {
       await store.requireCluster(cluster);
@@ -54,10 +55,9 @@ async function awaitCluster(
       if (!(err instanceof UnavailableError)) throw err;
       log.warn("etcd unavailable ({error}); retrying in {ms} ms", {
         error: errorMessage(err),
-        ms: backoff,
+        ms: backoff.peek(),
       });
-      await systemClock.sleep(backoff, signal);
-      backoff = Math.min(backoff * 2, 5000);
+      await backoff.wait(signal);
     }
   }
 }

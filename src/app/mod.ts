@@ -6,6 +6,7 @@
 
 import type { AgentRunOptions, CliDeps, Output, StoreOptions } from "../ports/cli_deps.ts";
 import type { ClusterStore } from "../cluster/cluster_store.ts";
+import type { LoadedConfig } from "../config/config_files.ts";
 import { loadConfigDir, writeConfigDir } from "../adapters/fs/config_dir.ts";
 import { detectHostIp, readIdentity, writeIdentity } from "./identity.ts";
 import { configureLogging } from "./logging.ts";
@@ -32,7 +33,7 @@ export const consoleOutput: Output = {
 };
 
 /** The real dependencies of the command tree. */
-export function realCliDeps(output: Output = consoleOutput): CliDeps {
+export function realCliDeps(output: Output = consoleOutput): CliDeps<ClusterStore, LoadedConfig> {
   return {
     output,
     openStore,

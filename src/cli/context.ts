@@ -1,20 +1,20 @@
 /**
- * What every CLI command shares: the injected dependencies (`CliDeps` and the types around it,
- * declared in `src/ports/cli_deps.ts` and re-exported here), exit codes, an in-memory `Output`
- * for tests and the REPL, and the global store options. Only `main.ts` calls `Deno.exit`.
+ * What every CLI command shares: the injected dependencies (`CliDeps`, the port of
+ * `src/ports/cli_deps.ts` filled in with the cluster store and the configuration loader, and the
+ * types around it, re-exported), exit codes, an in-memory `Output` for tests and the REPL, and
+ * the global store options. Only `main.ts` calls `Deno.exit`.
  *
  * @module
  */
 
-import type { Output, StoreOptions } from "../ports/cli_deps.ts";
+import type { ClusterStore } from "../cluster/cluster_store.ts";
+import type { LoadedConfig } from "../config/config_files.ts";
+import type { CliDeps as CliDepsPort, Output, StoreOptions } from "../ports/cli_deps.ts";
 
-export type {
-  AgentRunOptions,
-  CliDeps,
-  NodeIdentity,
-  Output,
-  StoreOptions,
-} from "../ports/cli_deps.ts";
+export type { AgentRunOptions, NodeIdentity, Output, StoreOptions } from "../ports/cli_deps.ts";
+
+/** The command tree's dependencies: the `CliDeps` port over the cluster store and config loader. */
+export type CliDeps = CliDepsPort<ClusterStore, LoadedConfig>;
 
 /** Default identity file of `gru join` / `gru agent` (env `GRU_STATE`). */
 export const DEFAULT_STATE_FILE = "/var/lib/gru/node.json";

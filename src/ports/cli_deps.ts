@@ -3,11 +3,13 @@
  * every CLI command gets injected (an output sink, and factories for the adapters it may need),
  * and the options the composition root receives back (how to open the store, how to run an agent).
  *
+ * The cluster store and a loaded configuration directory are types of layers above this one, so
+ * {@linkcode CliDeps} takes them as parameters: `src/cli/context.ts` and `src/app/mod.ts` fill
+ * them in with `ClusterStore` and `LoadedConfig`.
+ *
  * @module
  */
 
-import type { ClusterStore } from "../cluster/cluster_store.ts";
-import type { LoadedConfig, LoadOptions } from "../config/config_files.ts";
 import type { ClusterDocs } from "../domain/model.ts";
 
 /** Where human output goes. */
@@ -60,11 +62,25 @@ export interface AgentRunOptions {
   labels: Record<string, string>;
 }
 
-/** Dependencies injected into the command tree by the composition root. */
-export interface CliDeps {
+/** Options of {@linkcode CliDeps.loadConfigDir}. */
+export interface ConfigDirLoadOptions {
+  /**
+   * Also run the cross-document checks (loads mathjs).
+   * @default true
+   */
+  crossCheck?: boolean;
+}
+
+/**
+ * Dependencies injected into the command tree by the composition root.
+ *
+ * @typeParam Store The cluster store `openStore` gives (`ClusterStore`).
+ * @typeParam Loaded What `loadConfigDir` gives (`LoadedConfig`: documents, problems, sources).
+ */
+export interface CliDeps<Store, Loaded> {
   output: Output;
   /** Opens the cluster store; the caller closes it with `store.kv.close()`. */
-  openStore(options: StoreOptions): Promise<ClusterStore>;
+  openStore(options: StoreOptions): Promise<Store>;
   /** Environment lookup. */
   env(name: string): string | undefined;
   /** Sets the log level (called before every command). */
@@ -82,7 +98,7 @@ export interface CliDeps {
    * its valid documents, every problem (each naming its file and JSON path), and where each
    * document came from. Problems of the content are returned, not thrown.
    */
-  loadConfigDir(dir: string, options?: LoadOptions): Promise<LoadedConfig>;
+  loadConfigDir(dir: string, options?: ConfigDirLoadOptions): Promise<Loaded>;
   /**
    * Writes documents as a configuration directory (created when missing) that `loadConfigDir`
    * reads back to the same documents, deleting stale `.json` files of the sets written; resolves

@@ -18,7 +18,8 @@ import {
 import { ConflictError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type { Clock } from "../../domain/clock.ts";
 import { newUuidHex } from "../../domain/random.ts";
-import { parseCpuset, ResourceLedger } from "./resources.ts";
+import { ResourceLedger } from "./resources.ts";
+import { parseCpuset } from "../../domain/cpuset.ts";
 import { buildContainerSpec, type SpecContext } from "./container_spec.ts";
 
 /** Options of `InstanceManager`. */

@@ -6,10 +6,11 @@
  * @module
  */
 
-import { ConflictError, ValidationError } from "../../domain/errors.ts";
+import { ConflictError } from "../../domain/errors.ts";
 import type { NodeCapacity, ServiceDescriptor } from "../../domain/model.ts";
 import { memoryLimitBytes } from "../../domain/size.ts";
 import { expandPortRange } from "../../domain/port_range.ts";
+import { parseCpuset } from "../../domain/cpuset.ts";
 
 /** What one instance holds. */
 export interface Reservation {
@@ -30,22 +31,6 @@ export interface LedgerView {
   totalMemory: number;
   usedMemory: number;
   reservations: Reservation[];
-}
-
-/** Parses a cpuset such as `"0,2"` or `"0-3,6"` into core indexes. */
-export function parseCpuset(cpuset: string): number[] {
-  const out: number[] = [];
-  for (const part of cpuset.split(",").map((s) => s.trim()).filter(Boolean)) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m) {
-      throw new ValidationError(`Invalid cpuset "${cpuset}": "${part}" is not a core or range`);
-    }
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) throw new ValidationError(`Invalid cpuset "${cpuset}": range "${part}" descends`);
-    for (let i = a; i <= b; i++) out.push(i);
-  }
-  return [...new Set(out)].sort((x, y) => x - y);
 }
 
 /** The ledger. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { parseCpuset, ResourceLedger } from "./resources.ts";
+import { ResourceLedger } from "./resources.ts";
+import { parseCpuset } from "../../domain/cpuset.ts";
 import type { ServiceDescriptor } from "../../domain/model.ts";
 import { ConflictError } from "../../domain/errors.ts";
 
