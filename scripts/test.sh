@@ -11,7 +11,8 @@
 # 3. lint      deno lint
 # 4. check     deno task check (type-checks main.ts, src/, tests/, scripts/)
 # 5. imports   deno task imports (the architecture's dependency rules and import cycles)
-# 6. test      deno test --allow-all over the whole repo: unit tests in src/ and scripts/,
+# 6. offline   the unit tests in src/ with Docker and etcd out of reach (private namespaces)
+# 7. test      deno test --allow-all over the whole repo: unit tests in src/ and scripts/,
 #              contract, integration and e2e tests under tests/ (real Docker and etcd).
 #              Extra arguments go to deno test (e.g. `bash scripts/test.sh src/domain/`).
 #
@@ -154,7 +155,18 @@ step lint deno lint
 step check deno task check
 step imports deno task imports
 
-# --- 6. tests -------------------------------------------------------------------------------------
+# --- 6. unit tests out of reach of Docker and etcd -------------------------------------------------
+# The unit tests in src/ must pass without either: in a private network namespace (no etcd, no
+# Docker over TCP) with an empty /run (no Docker socket). Skipped when arguments narrow the run.
+offline_units() {
+  unshare --mount --net sh -c \
+    'mount -t tmpfs none /run && ip link set lo up && exec deno test --allow-all src/' 2>&1 |
+    sed 's/\x1b\[[0-9;]*m//g' | grep -E '^(ok|FAILED) \||FAILED|^error' | sed 's/^/[offline] /'
+  return "${PIPESTATUS[0]}"
+}
+if [ "$#" -eq 0 ]; then step offline offline_units; fi
+
+# --- 7. tests -------------------------------------------------------------------------------------
 run_tests() {
   # deno test's summary reads "ok | 12 passed (3 steps) | 0 failed | 1 ignored (2s)"; it is
   # restated as a plain "tests: N passed, N failed" line for CI.

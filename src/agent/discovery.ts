@@ -1,5 +1,5 @@
 /**
- * Service-instance discovery (§10.1): every running instance is published at
+ * Service-instance discovery (the original's keys, docs/compat.md#keep-discovery): every running instance is published at
  * `<Discovery.AppRoot>/<service>/<container id>` = `<node IP>:<host port of the service's
  * discovery port>` (empty when it has none), on a lease of `Discovery.TTL` seconds kept alive by
  * the agent, and deleted when the instance stops. If the agent dies its keys expire.

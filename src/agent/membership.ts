@@ -1,6 +1,6 @@
 /**
  * Cluster membership from etcd: the live nodes, kept current by a watch on
- * `/gru/<cluster>/nodes/` instead of the original's N reads per gossip round (§16 #36). A full
+ * `/gru/<cluster>/nodes/` instead of the original's N reads per gossip round (docs/compat.md#d36). A full
  * listing is taken at start and again whenever the watch may have missed something (store
  * errors), so the view heals by itself after an etcd outage.
  *

@@ -1,6 +1,6 @@
 /**
  * Keeps this node registered in the cluster: its four keys hang on a lease that the store keeps
- * alive, so a dead agent's node vanishes within the TTL (no zombies, §16 #25). When the lease is
+ * alive, so a dead agent's node vanishes within the TTL (no zombies: docs/compat.md#d25). When the lease is
  * lost (etcd was away longer than the TTL) a new lease is granted and the keys written again,
  * with backoff, until it works; the agent keeps running meanwhile.
  *

@@ -13,7 +13,7 @@
  * | DELETE | /gru/v1/services/{name}/instances      | stop the newest instance (token)      |
  * | DELETE | /gru/v1/services/{name}/instances/{id} | stop that instance (token)            |
  * | GET    | /gru/v1/config                         | agent config, policy, analytics in force |
- * | POST   | /gru/v1/commands                       | §12.1 command `{Name, Target, Object}` (token) |
+ * | POST   | /gru/v1/commands                       | a command `{Name, Target, Object}` (token)        |
  * | GET    | /gru/v1/decisions?limit=N              | the latest decision records, newest last |
  * | POST   | /gru/v1/stats/user/{service}/{metric}  | record metric values `{"values": [..]}` (token) |
  * | POST   | /gru/v1/gossip                         | push-pull gossip exchange (token)     |
@@ -85,7 +85,7 @@ async function jsonBody(c: Context): Promise<unknown> {
   }
 }
 
-/** Reads a §12.1 command with keys in any letter case. */
+/** Reads a command (docs/compat.md#keep-commands) with keys in any letter case. */
 export function toCommand(body: unknown): AgentCommand {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ValidationError(

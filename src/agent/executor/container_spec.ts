@@ -1,6 +1,6 @@
 /**
  * Builds the container a service instance runs in, from its descriptor and its reservation
- * (§9.3 of the reference, with the reservation's cores and ports instead of unreserved picks).
+ * (as the original built it, with the reservation's cores and ports instead of unreserved picks: docs/compat.md#d19).
  * Pure.
  *
  * @module

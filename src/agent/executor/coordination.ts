@@ -1,5 +1,5 @@
 /**
- * Coordination without a leader (§16 #38): before a node carries out a scaling action it
+ * Coordination without a leader (docs/compat.md#d38): before a node carries out a scaling action it
  * checks the gossiped cluster view, so that when load calls for k more instances the cluster
  * starts about k, not k per node. Pure.
  *

@@ -1,6 +1,6 @@
 /**
  * The instances of this node: lists them from the engine by label (never by image string,
- * §16 #27), adopts existing containers' resources at start-up, and starts and stops instances
+ * docs/compat.md#d27), adopts existing containers' resources at start-up, and starts and stops instances
  * through the resource ledger, one action at a time.
  *
  * @module
@@ -156,7 +156,7 @@ export class InstanceManager {
       }
       await this.refresh();
       // A stopped instance keeps its cores and ports: start it again rather than leak them
-      // (the original's START, §9.2 (b)).
+      // (as the original's start did; docs/compat.md#diff-commands).
       const stopped = this.list(service.name).find((i) => i.status === "stopped");
       if (stopped) {
         await rt.start(stopped.id);

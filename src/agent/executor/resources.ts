@@ -1,7 +1,7 @@
 /**
  * The node's resource ledger: cores, memory and host ports. A start reserves what the new
  * container needs *before* it is created, so two quick starts never get the same core or port
- * (§16 #19); a failed start or a removal releases it. Pure: no I/O.
+ * (docs/compat.md#d19); a failed start or a removal releases it. Pure: no I/O.
  *
  * @module
  */

@@ -2,7 +2,7 @@
  * Gossip between agents: every `Communication.LoopTimeInterval` seconds, push-pull with up to
  * `MaxFriends` random live peers (membership from the etcd watch), exchanging versioned
  * per-node shares (services, resources, recent actions). Each exchange has a timeout, so a hung
- * or dead peer never stalls a round (§16 #33). The merged view feeds the loop through the
+ * or dead peer never stalls a round (docs/compat.md#d33). The merged view feeds the loop through the
  * `ClusterContext` it implements.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The points one loop iteration exports (§15 of the reference, plus decisions): `node`,
+ * The points one loop iteration exports (the original's InfluxDB measurements, docs/compat.md#keep-influx, plus decisions): `node`,
  * `instance_status`, `cpu_service`, `memory_service`, `user_stat_service`,
  * `user_analytics_service`, `user_shared_service`, `policy` and `decision`. Pure. Unknown values
  * are left out of a point rather than written as 0.
