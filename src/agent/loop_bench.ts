@@ -1,14 +1,17 @@
 /**
- * One loop's pure work — analyze every service, then plan — for 10, 50 and 200 services
- * (`deno bench -A src/agent/loop_bench.ts`). Each service has 2 running instances and one
- * analytic; the policy enables scale-out, scale-in and swap (as in the original's worked example).
+ * One loop's pure work — the analyze, cluster-merge and plan phases exactly as the loop runs
+ * them — for 10, 50 and 200 services (`deno bench -A src/agent/loop_bench.ts`). Each service has
+ * 2 running instances and one analytic; the policy enables scale-out, scale-in and swap (as in
+ * the original's worked example); the cluster is this node alone.
  */
 
-import { analyzeService } from "./analyzer/analyze.ts";
+import { analyzeServices, type InstanceSample } from "./analyzer/analysis.ts";
 import { compileAnalytics } from "./analyzer/expressions.ts";
+import { soloCluster } from "./gossip/cluster_context.ts";
+import { mergeCluster } from "./gossip/merge.ts";
 import { plan } from "./planner/plan.ts";
 import { descriptor, examplePolicy, GIB } from "../../tests/helpers/planner_fixtures.ts";
-import type { PlannerInput } from "./planner/types.ts";
+import type { ServiceDescriptor } from "../domain/model.ts";
 import { seededPrng } from "../domain/random.ts";
 
 const compiled = await compileAnalytics([{
@@ -20,54 +23,43 @@ const compiled = await compileAnalytics([{
 
 function world(count: number) {
   const prng = seededPrng(count);
-  return Array.from({ length: count }, (_, i) => {
+  const services = new Map<string, ServiceDescriptor>();
+  const instances: InstanceSample[] = [];
+  const userMetrics: Record<string, Record<string, number>> = {};
+  for (let i = 0; i < count; i++) {
     const d = descriptor(`svc${String(i).padStart(4, "0")}`, { cpuNumber: 1, memory: "256m" });
     d.analytics = ["LOAD"];
     d.constraints = { MAX_RT: 100 };
-    return {
-      d,
-      instances: [0, 1].map((k) => ({
+    services.set(d.name, d);
+    for (const k of [0, 1]) {
+      instances.push({
         id: `${i}-${k}`,
-        status: "running" as const,
+        service: d.name,
+        phase: "running",
         cpuCores: prng(),
         memoryBytes: prng() * GIB,
-        memoryLimit: GIB / 4,
-      })),
-      metrics: { rt: prng() * 200 },
-    };
-  });
+        memory: GIB / 4,
+        sampleAgeMs: 500,
+      });
+    }
+    userMetrics[d.name] = { rt: prng() * 200 };
+  }
+  return { services, instances, userMetrics };
 }
 
+const node = { totalCpus: 64, freeCpus: 8, totalMemory: 64 * GIB, freeMemory: 8 * GIB };
+
 for (const count of [10, 50, 200]) {
-  const services = world(count);
+  const w = world(count);
   const prng = seededPrng(7);
+  const context = soloCluster("n1");
   Deno.bench(`analyze + plan, ${count} services`, { group: "loop" }, () => {
-    const input: PlannerInput = {
-      services: {},
-      node: {
-        totalCpus: 64,
-        freeCpus: 8,
-        totalMemory: 64 * GIB,
-        freeMemory: 8 * GIB,
-        baseServices: [],
-      },
+    const analysis = analyzeServices({ ...w, compiled, node });
+    const merged = mergeCluster({ analysis, services: w.services, node, context, now: 0 });
+    plan({
+      services: merged.planner,
+      node: { ...node, baseServices: [], usedCores: [] },
       policy: examplePolicy(),
-    };
-    for (const s of services) {
-      const a = analyzeService({
-        service: s.d,
-        instances: s.instances,
-        userMetrics: s.metrics,
-        compiled,
-        totalCpus: 64,
-        totalMemory: 64 * GIB,
-      });
-      input.services[s.d.name] = {
-        descriptor: s.d,
-        local: { running: 2, pending: 0 },
-        cluster: { base: { cpu_avg: a.base.cpu_avg }, user: a.user, active: true },
-      };
-    }
-    plan(input, { strategy: "probdelta", prng });
+    }, { strategy: "probdelta", prng });
   });
 }

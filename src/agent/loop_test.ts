@@ -17,14 +17,12 @@ import { seededPrng } from "../domain/random.ts";
 import type { Dependency, Telemetry } from "../ports/telemetry.ts";
 import { noTelemetry } from "../ports/telemetry.ts";
 import type { UsageReader, UsageSample, UsageTarget } from "../ports/usage_reader.ts";
-import { actuator } from "./executor/actuator.ts";
-import { Executor } from "./executor/execute.ts";
 import { InstanceManager } from "./executor/instances.ts";
 import { soloCluster } from "./gossip/cluster_context.ts";
-import { AutonomicLoop, type LoopState } from "./loop.ts";
+import type { LoopState } from "./loop.ts";
+import { wireLoop } from "../app/agent_wiring.ts";
 import { Monitor } from "./monitor/monitor.ts";
 import { DecisionLog, type DecisionRecord } from "./record/decisions.ts";
-import { Recorder } from "./record/record.ts";
 
 const IMAGE = "gru-test/busybox";
 
@@ -114,26 +112,17 @@ function rig(options: { dryRun?: boolean; baseServices?: string[]; service?: Ser
       services: new Set(state.services.keys()),
     }),
   });
-  const cluster = soloCluster("n1");
-  const prng = seededPrng(7);
   const decisions = new DecisionLog(100);
-  const loop = new AutonomicLoop({
+  const loop = wireLoop({
     state: () => state,
     monitor,
-    capacity: () => instances.ledger.capacity(),
-    usedCores: () => instances.ledger.usedCores(),
-    cluster,
-    executor: new Executor({
-      instances,
-      act: actuator(instances, () => monitor.refresh()),
-      cluster,
-      clock,
-      prng,
-    }),
-    recorder: new Recorder({ decisions, telemetry, uuid: "u" }),
+    instances,
+    cluster: soloCluster("n1"),
+    decisions,
     telemetry,
+    uuid: "u",
     clock,
-    prng,
+    prng: seededPrng(7),
   });
   const running = () => instances.list("web").filter((i) => i.status === "running").length;
   return {

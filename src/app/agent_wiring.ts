@@ -12,10 +12,10 @@ import { Discovery } from "../agent/discovery.ts";
 import { actuator } from "../agent/executor/actuator.ts";
 import { Executor } from "../agent/executor/execute.ts";
 import { InstanceManager } from "../agent/executor/instances.ts";
-import { soloCluster } from "../agent/gossip/cluster_context.ts";
+import { type ClusterContext, soloCluster } from "../agent/gossip/cluster_context.ts";
 import { Gossiper, type GossipTransport } from "../agent/gossip/gossiper.ts";
 import { idleShare } from "../agent/gossip/merge.ts";
-import { AutonomicLoop } from "../agent/loop.ts";
+import { AutonomicLoop, type LoopState } from "../agent/loop.ts";
 import { Membership } from "../agent/membership.ts";
 import { Monitor } from "../agent/monitor/monitor.ts";
 import { DecisionLog } from "../agent/record/decisions.ts";
@@ -130,7 +130,7 @@ export function wireAgent(o: AgentOptions): Agent {
     : undefined;
   const cluster = gossiper ?? soloCluster(id.name);
   const decisions = new DecisionLog(100);
-  const loop = new AutonomicLoop({
+  const loop = wireLoop({
     state: () => ({
       node: id.name,
       config: documents.config,
@@ -141,18 +141,12 @@ export function wireAgent(o: AgentOptions): Agent {
       dryRun: o.dryRun,
     }),
     monitor,
-    capacity: () => instances.ledger.capacity(),
-    usedCores: () => instances.ledger.usedCores(),
+    instances,
     cluster,
-    executor: new Executor({
-      instances,
-      act: actuator(instances, () => monitor.refresh()),
-      cluster,
-      clock,
-      prng,
-    }),
-    recorder: new Recorder({ decisions, telemetry, sink: o.sink, uuid: id.uuid }),
+    decisions,
     telemetry,
+    sink: o.sink,
+    uuid: id.uuid,
     clock,
     prng,
   });
@@ -171,4 +165,45 @@ export function wireAgent(o: AgentOptions): Agent {
     activate: o.activate ?? false,
   });
   return agent;
+}
+
+/** What the loop is built from. */
+export interface LoopParts {
+  state: () => LoopState;
+  monitor: Monitor;
+  instances: InstanceManager;
+  cluster: ClusterContext;
+  decisions: DecisionLog;
+  telemetry: Telemetry;
+  sink?: MetricSink | undefined;
+  uuid: string;
+  clock: Clock;
+  prng: Prng;
+}
+
+/** Builds the autonomic loop with its phases (not started). */
+export function wireLoop(p: LoopParts): AutonomicLoop {
+  return new AutonomicLoop({
+    state: p.state,
+    monitor: p.monitor,
+    capacity: () => p.instances.ledger.capacity(),
+    usedCores: () => p.instances.ledger.usedCores(),
+    cluster: p.cluster,
+    executor: new Executor({
+      instances: p.instances,
+      act: actuator(p.instances, () => p.monitor.refresh()),
+      cluster: p.cluster,
+      clock: p.clock,
+      prng: p.prng,
+    }),
+    recorder: new Recorder({
+      decisions: p.decisions,
+      telemetry: p.telemetry,
+      sink: p.sink,
+      uuid: p.uuid,
+    }),
+    telemetry: p.telemetry,
+    clock: p.clock,
+    prng: p.prng,
+  });
 }

@@ -245,6 +245,14 @@ export async function containerRuntimeContract(
       await rt.remove(MISSING_ID);
     });
 
+    await t.step("an empty or malformed id is a missing container, never a crash", async () => {
+      for (const bad of ["", " ", "../images", "a/b"]) {
+        await assert.rejects(rt.inspect(bad), errorNamed("NotFoundError"), JSON.stringify(bad));
+        await assert.rejects(rt.start(bad), errorNamed("NotFoundError"), JSON.stringify(bad));
+        await rt.remove(bad);
+      }
+    });
+
     await t.step("unpause of a container that is not paused rejects", async () => {
       const id = await create(spec("unpause"));
       await rt.start(id);

@@ -5,13 +5,13 @@
  */
 
 import assert from "node:assert/strict";
+import { DockerRuntime } from "../../src/adapters/docker/docker_runtime.ts";
 import {
-  DockerRuntime,
   JsonObjectSplitter,
   LineSplitter,
   LogDemuxer,
   toRuntimeEvent,
-} from "../../src/adapters/docker/docker_runtime.ts";
+} from "../../src/adapters/docker/docker_streams.ts";
 import type { RuntimeEvent } from "../../src/ports/container_runtime.ts";
 import { LABEL_TEST_RUN } from "../../src/domain/model.ts";
 import { dockerSocket, testRunId } from "../helpers/env.ts";
@@ -112,25 +112,59 @@ Deno.test("LineSplitter: lines across chunks, CRLF, 4096-byte cap on a character
 });
 
 Deno.test("LogDemuxer: frames cut anywhere, stdout and stderr lines kept apart", () => {
+  const { modem } = testRuntime().docker;
   const stream = concat(
     frame(1, "out1\nout"),
     frame(2, "err1\ne"),
     frame(1, "2\n"),
     frame(2, "rr2\n"),
     frame(1, ""),
+    frame(2, "last err"),
+    frame(1, "last out"),
   );
   for (let cut = 1; cut <= 9; cut++) {
     const lines: string[] = [];
-    const d = new LogDemuxer((l) => lines.push(l));
+    const d = new LogDemuxer((l) => lines.push(l), { modem });
     for (let i = 0; i < stream.length; i += cut) d.push(stream.subarray(i, i + cut));
     d.flush();
-    assert.deepEqual(lines, ["out1", "err1", "out2", "err2"], `cut ${cut}`);
+    assert.deepEqual(lines, ["out1", "err1", "out2", "err2", "last out", "last err"], `cut ${cut}`);
   }
+  const whole: string[] = [];
+  const d = new LogDemuxer((l) => whole.push(l), { modem });
+  d.push(stream);
+  assert.deepEqual(whole, ["out1", "err1", "out2", "err2"], "several frames in one chunk");
+});
+
+Deno.test("LogDemuxer: TTY and non-multiplexed streams are stdout lines", () => {
+  const { modem } = testRuntime().docker;
   const raw: string[] = [];
-  const r = new LogDemuxer((l) => raw.push(l), { raw: true });
+  const r = new LogDemuxer((l) => raw.push(l), { modem, raw: true });
   r.push(enc.encode("tty line\r\nsecond"));
   r.flush();
   assert.deepEqual(raw, ["tty line", "second"]);
+
+  // A stream that turns out not to be framed ("h" is no stream type) passes through whole.
+  const plain: string[] = [];
+  const p = new LogDemuxer((l) => plain.push(l), { modem });
+  p.push(enc.encode("hello"));
+  p.push(enc.encode(" world\nnext"));
+  p.push(enc.encode(" line\n"));
+  p.flush();
+  assert.deepEqual(plain, ["hello world", "next line"]);
+});
+
+Deno.test("LogDemuxer: a long frame is cut to 4096 bytes; a throwing callback surfaces", () => {
+  const { modem } = testRuntime().docker;
+  const lines: string[] = [];
+  const d = new LogDemuxer((l) => lines.push(l), { modem });
+  const long = frame(1, "x".repeat(10_000) + "\nok\n");
+  for (let i = 0; i < long.length; i += 700) d.push(long.subarray(i, i + 700));
+  assert.deepEqual(lines, ["x".repeat(4096), "ok"]);
+
+  const boom = new LogDemuxer(() => {
+    throw new Error("callback failed");
+  }, { modem });
+  assert.throws(() => boom.push(frame(1, "line\n")), /callback failed/);
 });
 
 Deno.test("events: a labelled container's lifecycle in order, nothing unlabelled", async () => {
@@ -325,7 +359,7 @@ Deno.test("followLogs: resolves when the container exits; unknown container reje
       image: IMAGE,
       // The engine may drop output written in the instant before exit (a follow race in
       // dockerd), so the container pauses after its last line; partial last lines are covered
-      // by the LogDemuxer test.
+      // by the LogDemuxer tests.
       cmd: ["sh", "-c", "sleep 0.5; echo last; sleep 0.5"],
       env: [],
       labels: { [LABEL_TEST_RUN]: run },

@@ -17,7 +17,7 @@
 import type Docker from "dockerode";
 import type { Readable } from "node:stream";
 import type { UsageReader, UsageSample, UsageTarget } from "../../ports/usage_reader.ts";
-import { JsonObjectSplitter } from "./docker_runtime.ts";
+import { JsonObjectSplitter } from "./docker_streams.ts";
 
 /** Options of `DockerStatsUsageReader`. */
 export interface DockerStatsReaderOptions {

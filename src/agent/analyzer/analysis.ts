@@ -61,8 +61,14 @@ export interface AnalyzedService {
 /** Analyzes every service in force, in the order of the services map. */
 export function analyzeServices(input: AnalysisInput): Record<string, AnalyzedService> {
   const out: Record<string, AnalyzedService> = {};
+  const byService = new Map<string, InstanceSample[]>();
+  for (const i of input.instances) {
+    const list = byService.get(i.service);
+    if (list) list.push(i);
+    else byService.set(i.service, [i]);
+  }
   for (const [name, descriptor] of input.services) {
-    const mine = input.instances.filter((i) => i.service === name);
+    const mine = byService.get(name) ?? [];
     const count = (phase: InstanceSample["phase"]) => mine.filter((i) => i.phase === phase).length;
     const figures = analyzeService({
       service: descriptor,

@@ -10,6 +10,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../../domain/clock.ts";
+import { repeat } from "../../domain/repeat.ts";
 import type { Prng } from "../../domain/random.ts";
 import { errorMessage, ValidationError } from "../../domain/errors.ts";
 import type { Membership } from "../membership.ts";
@@ -267,19 +268,12 @@ export class Gossiper implements ClusterContext {
     if (this.#recentReach.length > 3) this.#recentReach.shift();
   }
 
-  async #run(): Promise<void> {
-    const signal = this.#abort.signal;
-    while (!signal.aborted) {
-      try {
-        await this.round();
-      } catch (err) {
-        log.warn("Gossip round failed: {error}", { error: errorMessage(err) });
-      }
-      try {
-        await this.#o.clock.sleep(this.#o.settings().intervalMs, signal);
-      } catch {
-        return;
-      }
-    }
+  #run(): Promise<void> {
+    return repeat(() => this.round(), {
+      clock: this.#o.clock,
+      signal: this.#abort.signal,
+      delayMs: () => this.#o.settings().intervalMs,
+      onError: (err) => log.warn("Gossip round failed: {error}", { error: errorMessage(err) }),
+    });
   }
 }

@@ -13,6 +13,7 @@ import type { ContainerRuntime } from "../../ports/container_runtime.ts";
 import type { UsageReader } from "../../ports/usage_reader.ts";
 import { Backoff } from "../../domain/backoff.ts";
 import type { Clock } from "../../domain/clock.ts";
+import { repeat } from "../../domain/repeat.ts";
 import { errorMessage, ValidationError } from "../../domain/errors.ts";
 import { type Instance, LABEL_CLUSTER, LABEL_NODE } from "../../domain/model.ts";
 import type { InstanceManager } from "../executor/instances.ts";
@@ -206,20 +207,13 @@ export class Monitor {
     }));
   }
 
-  async #sampleLoop(): Promise<void> {
-    const signal = this.#abort.signal;
-    while (!signal.aborted) {
-      try {
-        await this.sample();
-      } catch (err) {
-        log.debug("Sampling failed: {error}", { error: errorMessage(err) });
-      }
-      try {
-        await this.#o.clock.sleep(this.#o.sampleMs ?? 1000, signal);
-      } catch {
-        return;
-      }
-    }
+  #sampleLoop(): Promise<void> {
+    return repeat(() => this.sample(), {
+      clock: this.#o.clock,
+      signal: this.#abort.signal,
+      delayMs: () => this.#o.sampleMs ?? 1000,
+      onError: (err) => log.debug("Sampling failed: {error}", { error: errorMessage(err) }),
+    });
   }
 
   async #eventLoop(): Promise<void> {
