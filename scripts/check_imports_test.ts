@@ -1,17 +1,15 @@
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
+import { type CheckOptions, type CheckResult, checkRoot } from "./architecture/check.ts";
+import { findCycles } from "./architecture/cycles.ts";
+import { formatFinding } from "./architecture/findings.ts";
+import plugin, { GLOBAL_KEYS } from "./architecture/purity_lint_plugin.ts";
 import {
-  type CheckOptions,
-  type CheckResult,
-  checkRoot,
-  findCycles,
-  formatFinding,
   GLOBAL_EXCEPTIONS,
   isProductionFile,
   LAYER_RULES,
   layerOf,
   LAYERS,
-} from "./check_imports.ts";
-import plugin, { GLOBAL_KEYS } from "./purity_lint_plugin.ts";
+} from "./architecture/rules.ts";
 
 // ───────────────────────────────────── Fixtures ──────────────────────────────────────────────
 

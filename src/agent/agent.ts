@@ -287,11 +287,6 @@ export class Agent {
     this.parts.monitor.pushUserMetric(service, metric, values);
   }
 
-  /** Whether this agent gossips. */
-  get gossips(): boolean {
-    return this.parts.gossiper !== undefined;
-  }
-
   /** Handles a peer's gossip push and returns the reply (throws when gossip is off). */
   gossip(message: GossipMessage): GossipMessage {
     const g = this.parts.gossiper;

@@ -71,13 +71,13 @@ export interface LoopOptions {
 
 /** The loop. */
 export class AutonomicLoop {
-  #o: LoopOptions;
+  #options: LoopOptions;
   #analytics = new AnalyticsCache();
   #abort: AbortController | undefined;
   #task: Promise<void> | undefined;
 
   constructor(options: LoopOptions) {
-    this.#o = options;
+    this.#options = options;
   }
 
   /** Whether the loop runs. */
@@ -103,57 +103,58 @@ export class AutonomicLoop {
 
   /** Runs one MAPE cycle and returns its record. */
   async tick(): Promise<DecisionRecord> {
-    const { clock, prng } = this.#o;
-    const st = this.#o.state();
+    const { clock, prng } = this.#options;
+    const state = this.#options.state();
     const marks = [clock.now()];
     const lap = () => (marks.push(clock.now()), marks.at(-1)! - marks.at(-2)!);
 
     const snapshot = await this.#monitor();
     const monitor = lap();
 
-    const compiled = await this.#analytics.get(st.analytics, st.services);
-    const capacity = this.#o.capacity();
+    const compiled = await this.#analytics.get(state.analytics, state.services);
+    const capacity = this.#options.capacity();
     const analysis = analyzeServices({
       ...snapshot,
-      services: st.services,
+      services: state.services,
       compiled,
       node: capacity,
     });
     const merged = mergeCluster({
       analysis,
-      services: st.services,
+      services: state.services,
       node: capacity,
-      context: this.#o.cluster,
+      context: this.#options.cluster,
       now: clock.now(),
     });
     const analyze = lap();
 
-    const node = { ...capacity, baseServices: st.constraints.baseServices };
+    const baseServices = state.constraints.baseServices;
+    const usedCores = this.#options.usedCores();
     const decision = plan(
       {
         services: merged.planner,
-        node: { ...node, usedCores: this.#o.usedCores() },
-        policy: st.policy,
+        node: { ...capacity, baseServices, usedCores },
+        policy: state.policy,
       },
-      { strategy: st.config.autonomic.plannerStrategy, prng },
+      { strategy: state.config.autonomic.plannerStrategy, prng },
     );
     const planMs = lap();
 
-    const execution = await this.#o.executor.execute({
+    const execution = await this.#options.executor.execute({
       decision,
       merged,
-      self: st.node,
-      services: st.services,
-      policy: st.policy,
-      autonomic: st.config.autonomic,
-      baseServices: st.constraints.baseServices,
-      dryRun: st.dryRun,
+      self: state.node,
+      services: state.services,
+      policy: state.policy,
+      autonomic: state.config.autonomic,
+      baseServices,
+      dryRun: state.dryRun,
     });
     const execute = lap();
 
-    return this.#o.recorder.record({
+    return this.#options.recorder.record({
       time: marks[0]!,
-      node: st.node,
+      node: state.node,
       snapshot,
       capacity,
       analysis,
@@ -161,30 +162,30 @@ export class AutonomicLoop {
       decision,
       execution,
       phasesMs: { monitor, analyze, plan: planMs, execute },
-    }, { keep: st.config.autonomic.decisionHistory, services: st.services });
+    }, { keep: state.config.autonomic.decisionHistory, services: state.services });
   }
 
   /** The monitor's snapshot after a fresh listing; a failed listing is counted, not fatal. */
   async #monitor(): Promise<MonitorSnapshot> {
-    await this.#o.monitor.refresh().catch((err) => {
-      this.#o.telemetry.dependencyError("docker");
+    await this.#options.monitor.refresh().catch((err) => {
+      this.#options.telemetry.dependencyError("docker");
       log.warn("Cannot list containers: {error}", { error: errorMessage(err) });
     });
-    return this.#o.monitor.snapshot();
+    return this.#options.monitor.snapshot();
   }
 
   async #run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      const started = this.#o.clock.now();
+      const started = this.#options.clock.now();
       try {
         await this.tick();
       } catch (err) {
         log.error("Loop iteration failed: {error}", { error: errorMessage(err) });
       }
-      const interval = this.#o.state().config.autonomic.loopTimeInterval * 1000;
-      const wait = Math.max(0, interval - (this.#o.clock.now() - started));
+      const interval = this.#options.state().config.autonomic.loopTimeInterval * 1000;
+      const wait = Math.max(0, interval - (this.#options.clock.now() - started));
       try {
-        await this.#o.clock.sleep(wait, signal);
+        await this.#options.clock.sleep(wait, signal);
       } catch {
         return;
       }

@@ -32,7 +32,7 @@ export interface RegistrationOptions {
 
 /** The registration loop. */
 export class NodeRegistration {
-  #o: RegistrationOptions;
+  #options: RegistrationOptions;
   #lease: KvLease | undefined;
   #abort = new AbortController();
   #loop: Promise<void> | undefined;
@@ -40,7 +40,7 @@ export class NodeRegistration {
   #waiters: (() => void)[] = [];
 
   constructor(options: RegistrationOptions) {
-    this.#o = options;
+    this.#options = options;
   }
 
   /** Whether the node's keys are in the store now. */
@@ -84,7 +84,7 @@ export class NodeRegistration {
   async update(): Promise<void> {
     const lease = this.#lease;
     if (!lease) return; // written at the next registration
-    await this.#o.store.registerNode(this.#o.cluster, this.#o.record(), lease.id);
+    await this.#options.store.registerNode(this.#options.cluster, this.#options.record(), lease.id);
   }
 
   /** Stops the loop and revokes the lease: the node leaves the cluster at once. */
@@ -98,21 +98,25 @@ export class NodeRegistration {
 
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
-    const backoff = new Backoff(this.#o.clock);
+    const backoff = new Backoff(this.#options.clock);
     while (!signal.aborted) {
       let lease: KvLease | undefined;
       try {
-        lease = await this.#o.store.kv.grantLease(this.#o.ttl);
+        lease = await this.#options.store.kv.grantLease(this.#options.ttl);
         const lost = new Promise<Error>((resolve) => lease!.onLost(resolve));
-        await this.#o.store.registerNode(this.#o.cluster, this.#o.record(), lease.id);
+        await this.#options.store.registerNode(
+          this.#options.cluster,
+          this.#options.record(),
+          lease.id,
+        );
         this.#lease = lease;
         this.#lastError = undefined;
         backoff.reset();
         log.info("Registered node {node} in cluster {cluster} (lease {lease}, ttl {ttl} s)", {
-          node: this.#o.record().config.name,
-          cluster: this.#o.cluster,
+          node: this.#options.record().config.name,
+          cluster: this.#options.cluster,
           lease: lease.id,
-          ttl: this.#o.ttl,
+          ttl: this.#options.ttl,
         });
         for (const w of this.#waiters.splice(0)) w();
         const aborted = new Promise<Error>((resolve) =>
@@ -124,7 +128,7 @@ export class NodeRegistration {
         log.warn("Lease lost ({reason}): registering again", { reason: why.message });
       } catch (err) {
         if (lease && this.#lease !== lease) lease.release();
-        this.#o.onError?.();
+        this.#options.onError?.();
         this.#lastError = errorMessage(err);
         const level = err instanceof ConflictError ? "error" : "warn";
         log[level]("Cannot register node: {error}; retrying in {ms} ms", {

@@ -180,7 +180,15 @@ Deno.test("a killed base-service container is replaced within two loops", async 
   });
   try {
     await t.agent.command({ name: "start", target: "agent" });
-    await waitFor(() => count(t.agent, "keep") === 1, 10_000, () => explain(t.agent));
+    // Wait for the record of the first start too: until that tick has recorded, its start
+    // action would look like a replacement.
+    await waitFor(
+      () =>
+        count(t.agent, "keep") === 1 &&
+        t.agent.decisionsList().some((d) => d.actions.some((a) => a.ok)),
+      10_000,
+      () => explain(t.agent),
+    );
     const rt = testRuntime();
     const [victim] = await rt.list({ [LABEL_TEST_RUN]: run, [LABEL_SERVICE]: "keep" });
     const seqAtKill = t.agent.decisionsList(1)[0]?.seq ?? 0;

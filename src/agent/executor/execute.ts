@@ -57,17 +57,17 @@ export interface ExecutorOptions {
 
 /** The executor of one node; it remembers recent scaling for the guards. */
 export class Executor {
-  #o: ExecutorOptions;
+  #options: ExecutorOptions;
   #history: ScalingHistory = newHistory();
 
   constructor(options: ExecutorOptions) {
-    this.#o = options;
+    this.#options = options;
   }
 
   /** Runs the phase for one decision. */
   async execute(input: ExecutionInput): Promise<Execution> {
     const { chosen } = input.decision;
-    const now = this.#o.clock.now();
+    const now = this.#options.clock.now();
     noteScaleInWishes(this.#history, input.decision.candidates, now);
     const rule = chosen.name === "noaction" ? undefined : input.policy[chosen.name];
     const dry = input.dryRun || input.autonomic.dryRun || (rule?.dryRun ?? false);
@@ -81,8 +81,15 @@ export class Executor {
     if (!dry) {
       result.actions.push(...await this.#upkeep(input, result.actions));
     }
-    for (const a of result.actions) {
-      if (a.ok) this.#o.cluster.recordAction(a.service, a.action, a.why, this.#o.clock.now());
+    for (const done of result.actions) {
+      if (done.ok) {
+        this.#options.cluster.recordAction(
+          done.service,
+          done.action,
+          done.why,
+          this.#options.clock.now(),
+        );
+      }
     }
     return result;
   }
@@ -93,21 +100,21 @@ export class Executor {
     dry: boolean,
     now: number,
   ): Promise<Execution> {
-    const a = input.autonomic;
+    const autonomic = input.autonomic;
     const cooldowns = {
-      scaleOutCooldownMs: a.scaleOutCooldown * 1000,
-      scaleInCooldownMs: a.scaleInCooldown * 1000,
+      scaleOutCooldownMs: autonomic.scaleOutCooldown * 1000,
+      scaleInCooldownMs: autonomic.scaleInCooldown * 1000,
     };
     const guard = checkGuards(chosen, this.#history, now, {
       ...cooldowns,
-      scaleInStabilizationMs: a.scaleInStabilization * 1000,
+      scaleInStabilizationMs: autonomic.scaleInStabilization * 1000,
     });
     if (!guard.ok) return { outcome: "blocked", why: guard.reason, actions: [] };
     const coord = coordinate({
       chosen,
       self: input.self,
       now,
-      prng: this.#o.prng,
+      prng: this.#options.prng,
       cluster: input.merged.cluster,
       services: input.services,
       ...cooldowns,
@@ -127,7 +134,7 @@ export class Executor {
       const acts = chosen.actions[target] ?? [];
       const act = acts.includes("start") ? "start" : acts.includes("stop") ? "stop" : undefined;
       if (!svc || !act) continue;
-      const r = await this.#o.act(svc, act, chosen.name);
+      const r = await this.#options.act(svc, act, chosen.name);
       out.actions.push(r);
       if (!r.ok) {
         out.outcome = "failed";
@@ -135,12 +142,12 @@ export class Executor {
         break;
       }
     }
-    recordScaling(this.#history, chosen, this.#o.clock.now());
+    recordScaling(this.#history, chosen, this.#options.clock.now());
     return out;
   }
 
   async #upkeep(input: ExecutionInput, done: readonly ActionRecord[]): Promise<ActionRecord[]> {
-    const { instances, act } = this.#o;
+    const { instances, act } = this.#options;
     const out = await keepBaseServices(input.baseServices, input.services, instances, act);
     // Cluster-wide floors wait for a complete view: a node that has not heard from every live
     // peer yet cannot tell whether they already started the missing instances.
@@ -148,8 +155,8 @@ export class Executor {
     out.push(
       ...await keepClusterMin({
         self: input.self,
-        now: this.#o.clock.now(),
-        prng: this.#o.prng,
+        now: this.#options.clock.now(),
+        prng: this.#options.prng,
         services: input.services,
         cluster: input.merged.cluster,
         done: [...done, ...out],

@@ -40,16 +40,16 @@ function statusOf(state: string): InstanceStatus {
 /** Starts, stops and lists this node's instances. */
 export class InstanceManager {
   readonly ledger = new ResourceLedger({ cpus: 0, memory: 0 });
-  #o: InstanceManagerOptions;
+  #options: InstanceManagerOptions;
   #known = new Map<string, Instance>();
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: InstanceManagerOptions) {
-    this.#o = options;
+    this.#options = options;
   }
 
   get #labels(): Record<string, string> {
-    return { [LABEL_CLUSTER]: this.#o.cluster, [LABEL_NODE]: this.#o.node };
+    return { [LABEL_CLUSTER]: this.#options.cluster, [LABEL_NODE]: this.#options.node };
   }
 
   /** Runs `fn` after every earlier action: one action at a time on this node. */
@@ -61,7 +61,7 @@ export class InstanceManager {
 
   /** Reads the engine's totals and adopts every managed container of this node. */
   async init(): Promise<void> {
-    const info = await this.#o.runtime.info();
+    const info = await this.#options.runtime.info();
     this.ledger.setTotals({ cpus: info.ncpu, memory: info.memTotal });
     await this.refresh();
   }
@@ -71,7 +71,7 @@ export class InstanceManager {
    * the ledger) and forgetting removed ones.
    */
   async refresh(): Promise<Instance[]> {
-    const listed = await this.#o.runtime.list(this.#labels);
+    const listed = await this.#options.runtime.list(this.#labels);
     const seen = new Set<string>();
     for (const c of listed) {
       seen.add(c.id);
@@ -99,7 +99,7 @@ export class InstanceManager {
   async #adopt(c: ContainerSummary): Promise<void> {
     let d;
     try {
-      d = await this.#o.runtime.inspect(c.id);
+      d = await this.#options.runtime.inspect(c.id);
     } catch (err) {
       if (err instanceof NotFoundError) {
         // Removed meanwhile.
@@ -148,7 +148,7 @@ export class InstanceManager {
    */
   start(service: ServiceDescriptor): Promise<Instance> {
     return this.serial(async () => {
-      const rt = this.#o.runtime;
+      const rt = this.#options.runtime;
       if (!(await rt.hasImage(service.image))) {
         throw new ValidationError(
           `Cannot start ${service.name}: image "${service.image}" is not on this node's engine`,
@@ -174,9 +174,9 @@ export class InstanceManager {
       let id: string | undefined;
       try {
         const spec = buildContainerSpec(service, r, {
-          ...this.#o.spec,
-          cluster: this.#o.cluster,
-          node: this.#o.node,
+          ...this.#options.spec,
+          cluster: this.#options.cluster,
+          node: this.#options.node,
           suffix,
         });
         id = await rt.create(spec);
@@ -191,7 +191,7 @@ export class InstanceManager {
           cpus: r.cpus,
           memory: r.memory,
           ports: Object.entries(r.ports).map(([guest, host]) => ({ guest, host })),
-          startedAt: this.#o.clock.now(),
+          startedAt: this.#options.clock.now(),
           pid: started?.pid ?? 0,
         };
         this.#known.set(id, inst);
@@ -220,18 +220,20 @@ export class InstanceManager {
         target = mine.find((i) => i.id === options.id || i.id.startsWith(options.id!));
         if (!target) {
           throw new NotFoundError(
-            `No instance "${options.id}" of service ${service.name} on node ${this.#o.node}`,
+            `No instance "${options.id}" of service ${service.name} on node ${this.#options.node}`,
           );
         }
       } else {
         const running = mine.filter((i) => i.status !== "stopped");
         target = running.at(-1) ?? mine.at(-1);
         if (!target) {
-          throw new NotFoundError(`No instance of service ${service.name} on node ${this.#o.node}`);
+          throw new NotFoundError(
+            `No instance of service ${service.name} on node ${this.#options.node}`,
+          );
         }
       }
-      await this.#o.runtime.stop(target.id, service.configuration.stopTimeout);
-      await this.#o.runtime.remove(target.id);
+      await this.#options.runtime.stop(target.id, service.configuration.stopTimeout);
+      await this.#options.runtime.remove(target.id);
       this.#known.delete(target.id);
       this.ledger.release(target.id);
       return { ...target, status: "stopped" };

@@ -54,11 +54,11 @@ export interface ClusterMinInput {
 export async function keepClusterMin(input: ClusterMinInput, act: Actuator) {
   const out: ActionRecord[] = [];
   for (const [name, svc] of input.services) {
-    const c = input.cluster[name];
-    const delta = input.done.filter((a) => a.ok && a.service === name)
-      .reduce((n, a) => n + (a.action === "start" ? 1 : -1), 0);
-    if (!c || svc.minInstances <= 0) continue;
-    if (c.running + c.pending + delta >= svc.minInstances) continue;
+    const seen = input.cluster[name];
+    const delta = input.done.filter((done) => done.ok && done.service === name)
+      .reduce((n, done) => n + (done.action === "start" ? 1 : -1), 0);
+    if (!seen || svc.minInstances <= 0) continue;
+    if (seen.running + seen.pending + delta >= svc.minInstances) continue;
     if (!input.canHost(svc)) continue;
     const gate = coordinateStart(name, {
       self: input.self,
@@ -70,7 +70,7 @@ export async function keepClusterMin(input: ClusterMinInput, act: Actuator) {
       scaleInCooldownMs: input.scaleInCooldownMs,
     });
     if (!gate.ok) continue;
-    const why = `cluster min: ${c.running + c.pending} of ${svc.minInstances} instances`;
+    const why = `cluster min: ${seen.running + seen.pending} of ${svc.minInstances} instances`;
     out.push(await act(svc, "start", why));
   }
   return out;

@@ -75,7 +75,7 @@ export class Gossiper implements ClusterContext {
     lastReached: 0,
     lastAsked: 0,
   };
-  #o: GossiperOptions;
+  #options: GossiperOptions;
   #ledger: LedgerAction[] = [];
   #lastPublish = 0;
   #abort = new AbortController();
@@ -86,7 +86,7 @@ export class Gossiper implements ClusterContext {
   #again = false;
 
   constructor(options: GossiperOptions) {
-    this.#o = options;
+    this.#options = options;
     // Dead nodes leave with their etcd lease (membership); the age limit is a backstop for
     // entries that stop being refreshed while etcd cannot be read.
     this.view = new GossipView({ self: options.self, maxAgeMs: 60_000 });
@@ -133,7 +133,7 @@ export class Gossiper implements ClusterContext {
       const local = this.#lastLocal;
       const s = local.services[service];
       if (s && action === "start") s.pending++;
-      this.#publish(local, this.#o.clock.now());
+      this.#publish(local, this.#options.clock.now());
     }
     this.#kick();
   }
@@ -151,7 +151,7 @@ export class Gossiper implements ClusterContext {
 
   /** Why this node should not scale in: etcd unreachable, or most peers unreachable. */
   partitioned(): string | undefined {
-    if (!this.#o.registered()) return "this node cannot reach etcd";
+    if (!this.#options.registered()) return "this node cannot reach etcd";
     const asked = this.#recentReach.reduce((s, r) => s + r.asked, 0);
     const reached = this.#recentReach.reduce((s, r) => s + r.reached, 0);
     if (asked >= 2 && reached * 2 < asked) {
@@ -163,33 +163,35 @@ export class Gossiper implements ClusterContext {
   /** Live nodes (etcd) whose share has not reached this node yet. */
   unknownPeers(): string[] {
     const held = new Set(this.view.origins());
-    return [...this.#o.membership.nodes.keys()].filter((n) => n !== this.#o.self && !held.has(n));
+    return [...this.#options.membership.nodes.keys()].filter((n) =>
+      n !== this.#options.self && !held.has(n)
+    );
   }
 
   #live(): ReadonlySet<string> | undefined {
-    const m = this.#o.membership;
+    const m = this.#options.membership;
     return m.healthy ? new Set(m.nodes.keys()) : undefined;
   }
 
   /** Handles a peer's push: merges its entries and replies with ours (push-pull). */
   receive(message: GossipMessage): GossipMessage {
-    if (message.cluster !== this.#o.cluster) {
+    if (message.cluster !== this.#options.cluster) {
       throw new ValidationError(
-        `Gossip for cluster "${message.cluster}" reached a node of cluster "${this.#o.cluster}"`,
+        `Gossip for cluster "${message.cluster}" reached a node of cluster "${this.#options.cluster}"`,
       );
     }
     this.stats.received++;
-    const now = this.#o.clock.now();
+    const now = this.#options.clock.now();
     // Reply from what we held before the merge: with a digest (delta request), exactly the
     // entries newer than the sender's; without one, those newer than what it sent.
     let reply: GossipMessage;
     if (message.digest !== undefined) {
-      reply = replyTo(this.view, message, { cluster: this.#o.cluster });
+      reply = replyTo(this.view, message, { cluster: this.#options.cluster });
     } else {
       const sent = new Map(message.entries.map((e) => [e.origin, e.version]));
       reply = {
-        cluster: this.#o.cluster,
-        from: this.#o.self,
+        cluster: this.#options.cluster,
+        from: this.#options.self,
         entries: this.view.entries().filter((e) => (sent.get(e.origin) ?? -1) < e.version),
       };
     }
@@ -215,26 +217,30 @@ export class Gossiper implements ClusterContext {
   }
 
   async #round(): Promise<void> {
-    const now = this.#o.clock.now();
-    const settings = this.#o.settings();
+    const now = this.#options.clock.now();
+    const settings = this.#options.settings();
     this.view.expire(now, this.#live());
     if (now - this.#lastPublish > 2 * settings.intervalMs) {
-      this.#publish(this.#o.fallbackShare(), now);
+      this.#publish(this.#options.fallbackShare(), now);
     }
-    const peers = [...this.#o.membership.nodes.values()].filter((n) =>
-      n.config.name !== this.#o.self
+    const peers = [...this.#options.membership.nodes.values()].filter((n) =>
+      n.config.name !== this.#options.self
     );
     this.stats.rounds++;
     if (peers.length === 0) {
       this.#noteReach(0, 0);
       return;
     }
-    const names = pickFriends(peers.map((p) => p.config.name), settings.maxFriends, this.#o.prng);
+    const names = pickFriends(
+      peers.map((p) => p.config.name),
+      settings.maxFriends,
+      this.#options.prng,
+    );
     const byName = new Map(peers.map((p) => [p.config.name, p]));
     // Delta: push what changed lately (two intervals, for timer drift) and the digest of all
     // held versions; the friend answers with exactly what is newer than the digest.
     const message = gossipRequest(this.view, {
-      cluster: this.#o.cluster,
+      cluster: this.#options.cluster,
       now,
       mode: "delta",
       pushWindowMs: 2 * settings.intervalMs,
@@ -242,8 +248,8 @@ export class Gossiper implements ClusterContext {
     const timeout = Math.max(200, Math.min(2000, settings.intervalMs));
     const results = await Promise.allSettled(names.map(async (name) => {
       const peer = byName.get(name)!;
-      const reply = await this.#o.transport(peer.config.address, message, timeout);
-      this.view.merge(reply.entries, this.#o.clock.now());
+      const reply = await this.#options.transport(peer.config.address, message, timeout);
+      this.view.merge(reply.entries, this.#options.clock.now());
     }));
     let reached = 0;
     results.forEach((r, i) => {
@@ -261,7 +267,7 @@ export class Gossiper implements ClusterContext {
   }
 
   #noteReach(reached: number, asked: number) {
-    this.#o.telemetry?.gossipRound(reached, asked);
+    this.#options.telemetry?.gossipRound(reached, asked);
     this.stats.lastReached = reached;
     this.stats.lastAsked = asked;
     this.#recentReach.push({ reached, asked });
@@ -270,9 +276,9 @@ export class Gossiper implements ClusterContext {
 
   #run(): Promise<void> {
     return repeat(() => this.round(), {
-      clock: this.#o.clock,
+      clock: this.#options.clock,
       signal: this.#abort.signal,
-      delayMs: () => this.#o.settings().intervalMs,
+      delayMs: () => this.#options.settings().intervalMs,
       onError: (err) => log.warn("Gossip round failed: {error}", { error: errorMessage(err) }),
     });
   }

@@ -42,26 +42,29 @@ function knownOnly(values: Record<string, number | undefined>): Record<string, n
 }
 
 /** This node's gossip share of one service (unknown figures are left out). */
-export function serviceShare(a: AnalyzedService, descriptor: ServiceDescriptor): ServiceShare {
+export function serviceShare(
+  analyzed: AnalyzedService,
+  descriptor: ServiceDescriptor,
+): ServiceShare {
   return {
-    running: a.running,
-    pending: a.pending,
-    ...(a.cpu_avg !== undefined ? { cpu_avg: a.cpu_avg } : {}),
-    ...(a.memory_avg !== undefined ? { memory_avg: a.memory_avg } : {}),
-    analytics: knownOnly(a.analytics),
+    running: analyzed.running,
+    pending: analyzed.pending,
+    ...(analyzed.cpu_avg !== undefined ? { cpu_avg: analyzed.cpu_avg } : {}),
+    ...(analyzed.memory_avg !== undefined ? { memory_avg: analyzed.memory_avg } : {}),
+    analytics: knownOnly(analyzed.analytics),
     cpuNumber: descriptor.configuration.cpuNumber,
   };
 }
 
 /** The record's summary of a service across the cluster. */
-export function clusterSummary(c: ClusterService): ClusterSummary {
+export function clusterSummary(seen: ClusterService): ClusterSummary {
   return {
-    nodes: c.nodes.length,
-    running: c.running,
-    pending: c.pending,
-    cpu_avg: c.cpu_avg,
-    memory_avg: c.memory_avg,
-    analytics: c.analytics,
+    nodes: seen.nodes.length,
+    running: seen.running,
+    pending: seen.pending,
+    cpu_avg: seen.cpu_avg,
+    memory_avg: seen.memory_avg,
+    analytics: seen.analytics,
   };
 }
 
@@ -75,31 +78,31 @@ export function mergeCluster(input: {
 }): MergedView {
   const share: LocalShare = { active: true, services: {}, resources: input.node };
   const planner: Record<string, ServiceState> = {};
-  for (const [name, a] of Object.entries(input.analysis)) {
+  for (const [name, analyzed] of Object.entries(input.analysis)) {
     const descriptor = input.services.get(name);
     if (!descriptor) continue;
-    share.services[name] = serviceShare(a, descriptor);
+    share.services[name] = serviceShare(analyzed, descriptor);
     planner[name] = {
       descriptor,
-      local: { running: a.running, pending: a.pending },
+      local: { running: analyzed.running, pending: analyzed.pending },
       cluster: {
-        base: { cpu_avg: a.cpu_avg, memory_avg: a.memory_avg },
-        user: a.analytics,
-        active: a.running + a.pending > 0,
+        base: { cpu_avg: analyzed.cpu_avg, memory_avg: analyzed.memory_avg },
+        user: analyzed.analytics,
+        active: analyzed.running + analyzed.pending > 0,
       },
     };
   }
   const cluster = input.context.update(share, input.now);
-  for (const [name, s] of Object.entries(planner)) {
-    const c = cluster[name];
-    if (!c) continue;
-    s.cluster = {
+  for (const [name, state] of Object.entries(planner)) {
+    const seen = cluster[name];
+    if (!seen) continue;
+    state.cluster = {
       base: {
-        cpu_avg: c.cpu_avg ?? s.cluster.base.cpu_avg,
-        memory_avg: c.memory_avg ?? s.cluster.base.memory_avg,
+        cpu_avg: seen.cpu_avg ?? state.cluster.base.cpu_avg,
+        memory_avg: seen.memory_avg ?? state.cluster.base.memory_avg,
       },
-      user: { ...s.cluster.user, ...c.analytics },
-      active: c.nodes.length > 0,
+      user: { ...state.cluster.user, ...seen.analytics },
+      active: seen.nodes.length > 0,
     };
   }
   return {

@@ -80,7 +80,7 @@ interface Series {
 
 /** The monitor. */
 export class Monitor {
-  #o: MonitorOptions;
+  #options: MonitorOptions;
   #series = new Map<string, Series>();
   #user = new Map<string, Map<string, ValueWindow>>();
   #followers = new Map<string, AbortController>();
@@ -91,7 +91,7 @@ export class Monitor {
   #refreshAgain = false;
 
   constructor(options: MonitorOptions) {
-    this.#o = options;
+    this.#options = options;
   }
 
   /** Starts the event listener and the sampler. */
@@ -110,8 +110,13 @@ export class Monitor {
   }
 
   /** Records user-metric values (from logs or HTTP). Throws on bad values. */
-  pushUserMetric(service: string, metric: string, values: number[], at = this.#o.clock.now()) {
-    if (!this.#o.settings().services.has(service)) {
+  pushUserMetric(
+    service: string,
+    metric: string,
+    values: number[],
+    at = this.#options.clock.now(),
+  ) {
+    if (!this.#options.settings().services.has(service)) {
       throw new ValidationError(`Unknown service "${service}" for metric ${metric}`);
     }
     for (const v of values) {
@@ -138,10 +143,10 @@ export class Monitor {
       try {
         do {
           this.#refreshAgain = false;
-          await this.#o.instances.refresh();
+          await this.#options.instances.refresh();
           this.#syncFollowers();
         } while (this.#refreshAgain);
-        this.#o.onChange?.();
+        this.#options.onChange?.();
       } finally {
         this.#refreshing = undefined;
       }
@@ -151,9 +156,9 @@ export class Monitor {
 
   /** The current view: instances with their usage, and user metrics over the window. */
   snapshot(): MonitorSnapshot {
-    const now = this.#o.clock.now();
-    const s = this.#o.settings();
-    const instances = this.#o.instances.list().map((i): InstanceSnapshot => {
+    const now = this.#options.clock.now();
+    const s = this.#options.settings();
+    const instances = this.#options.instances.list().map((i): InstanceSnapshot => {
       const series = this.#series.get(i.id);
       const warm = now - i.startedAt >= s.warmupMs;
       const phase = i.status === "running" ? (warm ? "running" : "pending") : i.status;
@@ -179,23 +184,25 @@ export class Monitor {
       at: now,
       instances,
       userMetrics,
-      usageSource: this.#o.usage.kind,
+      usageSource: this.#options.usage.kind,
       eventsConnected: this.#eventsConnected,
     };
   }
 
   /** Samples every running instance once. */
   async sample(): Promise<void> {
-    const running = this.#o.instances.list().filter((i) => i.status === "running");
+    const running = this.#options.instances.list().filter((i) => i.status === "running");
     const live = new Set(running.map((i) => i.id));
     for (const id of [...this.#series.keys()]) {
       if (!live.has(id)) {
         this.#series.delete(id);
-        this.#o.usage.forget(id);
+        this.#options.usage.forget(id);
       }
     }
     await Promise.all(running.map(async (i) => {
-      const u = await this.#o.usage.read({ id: i.id, pid: i.pid ?? 0 }).catch(() => undefined);
+      const u = await this.#options.usage.read({ id: i.id, pid: i.pid ?? 0 }).catch(() =>
+        undefined
+      );
       if (!u) return;
       let s = this.#series.get(i.id);
       if (!s) {
@@ -209,20 +216,20 @@ export class Monitor {
 
   #sampleLoop(): Promise<void> {
     return repeat(() => this.sample(), {
-      clock: this.#o.clock,
+      clock: this.#options.clock,
       signal: this.#abort.signal,
-      delayMs: () => this.#o.sampleMs ?? 1000,
+      delayMs: () => this.#options.sampleMs ?? 1000,
       onError: (err) => log.debug("Sampling failed: {error}", { error: errorMessage(err) }),
     });
   }
 
   async #eventLoop(): Promise<void> {
     const signal = this.#abort.signal;
-    const labels = { [LABEL_CLUSTER]: this.#o.cluster, [LABEL_NODE]: this.#o.node };
-    const backoff = new Backoff(this.#o.clock, { minMs: 250, maxMs: 5000 });
+    const labels = { [LABEL_CLUSTER]: this.#options.cluster, [LABEL_NODE]: this.#options.node };
+    const backoff = new Backoff(this.#options.clock, { minMs: 250, maxMs: 5000 });
     while (!signal.aborted) {
       try {
-        const stream = this.#o.runtime.events(labels, (e) => {
+        const stream = this.#options.runtime.events(labels, (e) => {
           if (
             ["start", "die", "destroy", "pause", "unpause", "stop", "kill", "oom"].includes(
               e.action,
@@ -261,9 +268,9 @@ export class Monitor {
   }
 
   #syncFollowers(): void {
-    const want = this.#o.settings().logReading;
+    const want = this.#options.settings().logReading;
     const running = new Map(
-      this.#o.instances.list().filter((i) => i.status === "running").map((i) => [i.id, i]),
+      this.#options.instances.list().filter((i) => i.status === "running").map((i) => [i.id, i]),
     );
     for (const [id, ctl] of this.#followers) {
       if (!want || !running.has(id)) {
@@ -276,7 +283,7 @@ export class Monitor {
       if (this.#followers.has(id)) continue;
       const ctl = new AbortController();
       this.#followers.set(id, ctl);
-      const task = this.#o.runtime.followLogs(id, (line) => this.#onLogLine(line), ctl.signal)
+      const task = this.#options.runtime.followLogs(id, (line) => this.#onLogLine(line), ctl.signal)
         .catch((err) =>
           log.debug("Log stream of {id} ended: {error}", {
             id: id.slice(0, 12),

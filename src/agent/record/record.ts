@@ -84,10 +84,10 @@ export interface RecorderOptions {
 
 /** Builds, keeps and reports the record of each tick. */
 export class Recorder {
-  #o: RecorderOptions;
+  #options: RecorderOptions;
 
   constructor(options: RecorderOptions) {
-    this.#o = options;
+    this.#options = options;
   }
 
   /** Records one tick; `keep` is how many records the log keeps. */
@@ -95,10 +95,10 @@ export class Recorder {
     t: TickResult,
     settings: { keep: number; services: ReadonlyMap<string, ServiceDescriptor> },
   ): DecisionRecord {
-    const record = buildRecord(this.#o.decisions.nextSeq(), t);
-    this.#o.decisions.resize(settings.keep);
-    this.#o.decisions.add(record);
-    const tel = this.#o.telemetry;
+    const record = buildRecord(this.#options.decisions.nextSeq(), t);
+    this.#options.decisions.resize(settings.keep);
+    this.#options.decisions.add(record);
+    const tel = this.#options.telemetry;
     let total = 0;
     for (const [phase, ms] of Object.entries(record.phasesMs)) {
       tel.loopPhase(phase as LoopPhase, ms);
@@ -107,7 +107,9 @@ export class Recorder {
     tel.loopPhase("total", total);
     tel.decision(record.chosen.policy, record.outcome);
     for (const act of record.actions) tel.action(act.action, act.ok ? "ok" : "failed");
-    this.#o.sink?.write(measurements(record, { uuid: this.#o.uuid, services: settings.services }));
+    this.#options.sink?.write(
+      measurements(record, { uuid: this.#options.uuid, services: settings.services }),
+    );
     const loud = record.outcome === "executed" || record.outcome === "failed" ||
       record.actions.length > 0;
     log[loud ? "info" : "debug"]("Decision {seq}: {policy} {targets} → {outcome}: {why}", {

@@ -6,8 +6,8 @@
  *
  * The plugin has no policy: it reports every such reference, in every file it is given, with the
  * catalogue key of what was reached in the diagnostic's `hint` (see {@linkcode GLOBAL_KEYS}) and
- * the code as written in its `message`. `scripts/check_imports.ts` runs it over the production
- * files and decides, per layer, which keys are violations.
+ * the code as written in its `message`. The architecture check (`scripts/check_imports.ts`) runs
+ * it over the production files and decides, per layer, which keys are violations.
  *
  * It works on the parsed AST, so names in comments, strings and templates never count, and
  * property names (`o.fetch`, `{ window: 1 }`, `interface I { performance: number }`) are not
