@@ -231,7 +231,7 @@ export async function checkRoot(rootDir: string, options: CheckOptions = {}): Pr
         line: 1,
         rule: "no-layer",
         message: `${folder}/ maps to no layer: add it to LAYERS and LAYER_RULES ` +
-          `(scripts/check_imports.ts) with what it may import`,
+          `(scripts/architecture/rules.ts) with what it may import`,
       });
     }
   }
@@ -244,7 +244,8 @@ export async function checkRoot(rootDir: string, options: CheckOptions = {}): Pr
         file: f,
         line: 1,
         rule: "no-layer",
-        message: `layer ${layer} has no rule: add it to LAYER_RULES (scripts/check_imports.ts)`,
+        message:
+          `layer ${layer} has no rule: add it to LAYER_RULES (scripts/architecture/rules.ts)`,
       });
     }
     if (f !== "main.ts" && f.split("/").length === 2) {
