@@ -163,6 +163,7 @@ try {
   );
   await gru(["create", "benchmon"]);
   await gru(["config", "import", "benchmon", `${tmp}/conf`]);
+  const token = (await gru(["token", "show", "benchmon", "--reveal"])).trim();
 
   let have = 0;
   const rt = testRuntime();
@@ -207,7 +208,9 @@ try {
     let agentM, engineM, rss = NaN, hwm = NaN;
     try {
       await sleep(WARMUP_MS);
-      const seen = await fetch(`http://127.0.0.1:${port}/gru/v1/services/idle`)
+      const seen = await fetch(`http://127.0.0.1:${port}/gru/v1/services/idle`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
         .then((r) => r.json()).catch(() => undefined);
       const watched = JSON.stringify(seen ?? "").match(/"id"/g)?.length ?? 0;
       console.log(`N=${n}: the agent lists ${watched} instances of idle`);

@@ -3,9 +3,12 @@
 # Each node is a network namespace gn<i> (10.231.0.<10+i>) on the host bridge grubr0 (10.231.0.1),
 # with its own dockerd and its own `gru agent`; a harness etcd listens on the host side.
 #
-#   bash scripts/cluster.sh up N [--cluster NAME] [--config DIR] [--active]
+#   bash scripts/cluster.sh up N [--cluster NAME] [--config DIR] [--active] [--plain]
 #        clears whatever an earlier run left, then builds N nodes (cluster "harness", config
-#        examples/demo by default) and waits until every agent answers /gru/v1/health
+#        examples/demo by default) and waits until every agent answers /gru/v1/health.
+#        Agents serve mutual TLS: `gru tls` makes a CA, one certificate per node (its name and
+#        IP) and a CLI certificate in /var/lib/gru-nodes/tls (GRU_TLS_* in harness.env);
+#        --plain serves plain HTTP instead
 #   bash scripts/cluster.sh down          removes everything (works after a half-failed up)
 #   bash scripts/cluster.sh status        what is running
 #   bash scripts/cluster.sh kill-node I   SIGKILLs node I: its agent, dockerd, containerd, shims
@@ -30,6 +33,7 @@ ETCD_PEER_PORT=2480
 ETCD_URL=http://127.0.0.1:$ETCD_PORT     # from the host
 ETCD_NODE_URL=http://$HOST_IP:$ETCD_PORT # from inside the namespaces
 AGENT_PORT=5000
+TLS_DIR=$STATE/tls # CA, node and CLI certificates of the harness (made at up, removed at down)
 AGENT_TTL=3
 IMAGES=(gru-test/busybox gru-demo/web)
 FWD_RULE=(-s "$SUBNET" -d "$SUBNET" -j ACCEPT)
@@ -218,7 +222,7 @@ cmd_down() {
     unmount_under "$STATE/gn$i/data" "$RUN/gn$i"
     rm -rf "$STATE/gn$i/data" "$STATE/gn$i/node.json" "$RUN/gn$i" "$RUN/gn$i".* "$RUN/gn$i"-*
   done
-  rm -rf "$STATE/etcd" "$STATE/images.tar" "$STATE/harness.env"
+  rm -rf "$STATE/etcd" "$STATE/images.tar" "$STATE/harness.env" "$TLS_DIR"
   rm -f "$RUN/etcd.pid"
   rmdir "$RUN" 2>/dev/null || true
   log "down: everything removed (node slots checked: ${idx[*]:-none})"
@@ -237,21 +241,32 @@ wait_until() { # wait_until SECONDS WHAT CMD...: polls CMD every 0.2 s
 
 etcd_healthy() { curl -fsS -m 1 "$ETCD_URL/health" | grep -q '"health":"true"'; }
 engine_up() { ndocker "$1" version --format '{{.Server.Version}}'; }
-agent_healthy() { curl -fsS -m 2 "http://$(node_ip "$1"):$AGENT_PORT/gru/v1/health"; }
+# curl towards the agents: with the harness CA and the CLI certificate when TLS is on
+agent_curl() {
+  if [ -f "$TLS_DIR/gru-ca.pem" ]; then
+    curl --cacert "$TLS_DIR/gru-ca.pem" --cert "$TLS_DIR/cli.pem" --key "$TLS_DIR/cli-key.pem" "$@"
+  else
+    curl "$@"
+  fi
+}
+agent_scheme() { [ -f "$TLS_DIR/gru-ca.pem" ] && echo https || echo http; }
+agent_url() { echo "$(agent_scheme)://$(node_ip "$1"):$AGENT_PORT"; }
+agent_healthy() { agent_curl -fsS -m 2 "$(agent_url "$1")/gru/v1/health"; }
 
 cmd_up() {
-  local n="" cluster=harness config="$root/examples/demo" active=()
+  local n="" cluster=harness config="$root/examples/demo" active=() plain=0
   while [ $# -gt 0 ]; do
     case $1 in
       --cluster) cluster=${2:?--cluster needs a name}; shift 2 ;;
       --config) config=${2:?--config needs a directory}; shift 2 ;;
       --active) active=(--active); shift ;;
+      --plain) plain=1; shift ;;
       -*) die "unknown option $1" ;;
       *) [ -z "$n" ] || die "unexpected argument $1"; n=$1; shift ;;
     esac
   done
   if ! [[ $n =~ ^[0-9]+$ ]] || [ "$n" -lt 1 ] || [ "$n" -gt 200 ]; then
-    die "usage: up N (1..200) [--cluster NAME] [--config DIR] [--active]"
+    die "usage: up N (1..200) [--cluster NAME] [--config DIR] [--active] [--plain]"
   fi
   [ -d "$config" ] || die "no config directory $config"
   config=$(cd "$config" && pwd)
@@ -268,6 +283,25 @@ cmd_up() {
   done
   mkdir -p "$STATE" "$RUN"
   printf 'N=%s\nCLUSTER=%s\nCONFIG=%s\n' "$n" "$cluster" "$config" >"$STATE/harness.env"
+
+  # certificates: a CA, one per node (name + IP, server and client), one for the CLI
+  if [ "$plain" = 0 ]; then
+    log "TLS: CA and $n node certificates in $TLS_DIR"
+    gru tls ca create --dir "$TLS_DIR" --name "Gru harness CA" >/dev/null
+    local tjobs=()
+    gru tls cert create --cli --dir "$TLS_DIR" >/dev/null & tjobs+=($!)
+    for i in $(seq 1 "$n"); do
+      gru tls cert create --node "gn$i" --ip "$(node_ip "$i")" --dir "$TLS_DIR" >/dev/null &
+      tjobs+=($!)
+    done
+    for j in "${tjobs[@]}"; do wait "$j" || die "gru tls cert create failed"; done
+    printf 'GRU_TLS_CA=%s\nGRU_TLS_CERT=%s\nGRU_TLS_KEY=%s\n' "$TLS_DIR/gru-ca.pem" \
+      "$TLS_DIR/cli.pem" "$TLS_DIR/cli-key.pem" >>"$STATE/harness.env"
+  fi
+  node_tls() { # node_tls I: the agent's TLS flags
+    [ "$plain" = 1 ] && return 0
+    echo --tls-ca "$TLS_DIR/gru-ca.pem" --tls-cert "$TLS_DIR/gn$1.pem" --tls-key "$TLS_DIR/gn$1-key.pem"
+  }
 
   # network
   log "network: bridge $BRIDGE $HOST_IP/16, namespaces gn1..gn$n"
@@ -318,8 +352,9 @@ cmd_up() {
   gru config import "$cluster" "$config" >/dev/null
   local jobs=()
   for i in $(seq 1 "$n"); do
+    # shellcheck disable=SC2046 # node_tls prints flags and paths without spaces
     gru join "$cluster" --name "gn$i" --address "$(node_ip "$i")" --port "$AGENT_PORT" \
-      --ttl "$AGENT_TTL" --state "$STATE/gn$i/node.json" >/dev/null &
+      --ttl "$AGENT_TTL" --state "$STATE/gn$i/node.json" $(node_tls "$i") >/dev/null &
     jobs+=($!)
   done
   for j in "${jobs[@]}"; do wait "$j" || die "gru join failed"; done
@@ -346,7 +381,8 @@ cmd_up() {
       deno run -A --quiet "$root/main.ts" agent --cluster "$cluster" --name "gn$i" \
       --address "$(node_ip "$i")" --port "$AGENT_PORT" --docker "unix://$(node_sock "$i")" \
       --etcd "$ETCD_NODE_URL" --state "$STATE/gn$i/node.json" --ttl "$AGENT_TTL" \
-      --label gru.harness=1 "${active[@]}" </dev/null >"$STATE/gn$i/agent.log" 2>&1 &
+      --label gru.harness=1 "${active[@]}" $(node_tls "$i") \
+      </dev/null >"$STATE/gn$i/agent.log" 2>&1 &
     echo $! >"$RUN/gn$i-agent.pid"
   done
   for i in $(seq 1 "$n"); do
@@ -359,12 +395,20 @@ cmd_up() {
   printf '  %-5s %-12s %-28s %s\n' node address api docker
   for i in $(seq 1 "$n"); do
     printf '  %-5s %-12s %-28s %s\n' "gn$i" "$(node_ip "$i")" \
-      "http://$(node_ip "$i"):$AGENT_PORT" "unix://$(node_sock "$i")"
+      "$(agent_url "$i")" "unix://$(node_sock "$i")"
   done
   echo "  etcd: $ETCD_URL (nodes use $ETCD_NODE_URL)   logs: $STATE/gn<i>/agent.log"
-  echo "Manage: ETCD_ADDR=$ETCD_URL deno task gru manage --cluster $cluster"
+  local tls_env=""
+  [ "$plain" = 0 ] &&
+    tls_env="GRU_TLS_CA=$TLS_DIR/gru-ca.pem GRU_TLS_CERT=$TLS_DIR/cli.pem GRU_TLS_KEY=$TLS_DIR/cli-key.pem "
+  [ "$plain" = 0 ] && echo "  TLS: mutual, certificates in $TLS_DIR (the CLI's: cli.pem, cli-key.pem)"
+  echo "Manage: ${tls_env}ETCD_ADDR=$ETCD_URL deno task gru manage --cluster $cluster"
   printf '        (e.g. printf '"'"'list nodes\\nstart service web node gn2\\n'"'"' | ETCD_ADDR=%s deno task gru manage --cluster %s)\n' "$ETCD_URL" "$cluster"
-  echo "In a node: nsenter --net=/var/run/netns/gn1 curl -s http://$(node_ip 2):$AGENT_PORT/gru/v1/health"
+  if [ "$plain" = 0 ]; then
+    echo "In a node: nsenter --net=/var/run/netns/gn1 curl -s --cacert $TLS_DIR/gru-ca.pem --cert $TLS_DIR/cli.pem --key $TLS_DIR/cli-key.pem $(agent_url 2)/gru/v1/health"
+  else
+    echo "In a node: nsenter --net=/var/run/netns/gn1 curl -s $(agent_url 2)/gru/v1/health"
+  fi
   echo "Tear down: bash scripts/cluster.sh down"
 }
 

@@ -104,7 +104,8 @@ hostport=$(web_ports | head -1)
 curl -fsS "http://127.0.0.1:$hostport/cgi-bin/work?n=50000"
 
 say "Done"
-echo "Agent API: http://127.0.0.1:$port/gru/v1/services   REPL: ETCD_ADDR=$ETCD_ADDR deno task gru manage --cluster $cluster"
+echo "Agent API (needs the cluster token): curl -H \"Authorization: Bearer \$(deno task gru token show $cluster --reveal)\" http://127.0.0.1:$port/gru/v1/services"
+echo "REPL: ETCD_ADDR=$ETCD_ADDR deno task gru manage --cluster $cluster"
 echo "Tear down: bash scripts/demo.sh down"
 if [ "$scaled_out" = 1 ] && [ "$scaled_in" = 1 ]; then
   echo "RESULT: web scaled out to 2 under load and back in to 1 after it"

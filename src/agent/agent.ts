@@ -41,6 +41,8 @@ export interface AgentIdentity {
   /** `http://<ip>:<port>` of the API. */
   address: string;
   hostIp: string;
+  /** This node's gossip public key (base64url), published in its node record. */
+  publicKey?: string | undefined;
 }
 
 /** What the agent is made of (built by the composition root). */
@@ -237,6 +239,7 @@ export class Agent {
         address: id.address,
         cluster: id.cluster,
         remote: `/gru/${id.cluster}/nodes/${id.name}`,
+        ...(id.publicKey !== undefined ? { publicKey: id.publicKey } : {}),
       },
       constraints: this.constraints,
       resources: { totalCpus: c.totalCpus, totalMemory: c.totalMemory },
@@ -288,10 +291,10 @@ export class Agent {
   }
 
   /** Handles a peer's gossip push and returns the reply (throws when gossip is off). */
-  gossip(message: GossipMessage): GossipMessage {
+  gossip(message: GossipMessage, peerName?: string): Promise<GossipMessage> {
     const g = this.parts.gossiper;
     if (!g) throw new ValidationError("Gossip is off on this agent");
-    return g.receive(message);
+    return g.receive(message, peerName);
   }
 
   /** This node's gossip state. */

@@ -9,6 +9,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { AgentCommand, CommandResult } from "../domain/commands.ts";
 import { ValidationError } from "../domain/errors.ts";
+import { excerpt } from "../domain/excerpt.ts";
 import type { AgentDocuments, DocumentKind } from "./documents.ts";
 import type { InstanceManager } from "./executor/instances.ts";
 
@@ -69,9 +70,7 @@ export async function runCommand(cmd: AgentCommand, to: CommandTarget): Promise<
       const list = cmd.object ?? [];
       if (!Array.isArray(list) || list.some((x) => typeof x !== "string")) {
         throw new ValidationError(
-          `update node-base-services: expected a list of service names, found ${
-            JSON.stringify(list)
-          }`,
+          `update node-base-services: expected a list of service names, found ${excerpt(list)}`,
         );
       }
       for (const n of list) docs.service(n);
@@ -84,7 +83,9 @@ export async function runCommand(cmd: AgentCommand, to: CommandTarget): Promise<
       const x = typeof cmd.object === "string" ? Number(cmd.object) : cmd.object;
       if (typeof x !== "number" || !(x >= 0 && x <= 1)) {
         throw new ValidationError(
-          `update ${target}: expected a number in [0, 1], found ${JSON.stringify(cmd.object)}`,
+          `update ${excerpt(target, 30)}: expected a number in [0, 1], found ${
+            excerpt(cmd.object)
+          }`,
         );
       }
       if (target === "node-cpumin") docs.constraints.cpuMin = x;
@@ -98,7 +99,9 @@ export async function runCommand(cmd: AgentCommand, to: CommandTarget): Promise<
     }
     default:
       throw new ValidationError(
-        `Unknown command "${cmd.name} ${cmd.target}": expected start|stop agent|service, ` +
+        `Unknown command ${
+          excerpt(`${cmd.name} ${cmd.target}`)
+        }: expected start|stop agent|service, ` +
           `or update all|agent|services|policy|analytics|node-base-services|node-cpumin|` +
           `node-cpumax|service-constraints`,
       );

@@ -9,6 +9,7 @@
 import type { ClusterStore } from "../cluster/cluster_store.ts";
 import { defaultAgentConfig, defaultPolicyConfig } from "../config/documents.ts";
 import { errorMessage, NotFoundError, ValidationError } from "../domain/errors.ts";
+import { excerpt } from "../domain/excerpt.ts";
 import type {
   AgentConfig,
   Analytic,
@@ -88,12 +89,12 @@ export class AgentDocuments {
   /** The service in force called `name`; a clear error names the known ones otherwise. */
   service(name: unknown): ServiceDescriptor {
     if (typeof name !== "string" || name === "") {
-      throw new ValidationError(`Expected a service name, found ${JSON.stringify(name)}`);
+      throw new ValidationError(`Expected a service name, found ${excerpt(name)}`);
     }
     const s = this.services.get(name);
     if (!s) {
       const known = [...this.services.keys()].join(", ") || "none";
-      throw new NotFoundError(`Unknown service "${name}": known services are ${known}`);
+      throw new NotFoundError(`Unknown service ${excerpt(name)}: known services are ${known}`);
     }
     return s;
   }

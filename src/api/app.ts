@@ -1,23 +1,30 @@
 /**
  * The agent HTTP API (hono). Routes are under `/gru/v1`; every error is JSON with a proper
- * status; bodies are limited to 1 MiB and requests time out. Mutating routes require the
- * cluster token as `Authorization: Bearer <token>` (or `x-gru-token`) when the cluster has one.
+ * status; bodies are limited to 1 MiB and requests time out.
+ *
+ * Trust (docs/security.md):
+ * - every route marked "token" needs the cluster token as `Authorization: Bearer <token>` (or
+ *   `x-gru-token`); without a token in force the agent refuses them with 503 (fail closed);
+ * - POST and DELETE need `content-type: application/json`; a request without a body may omit
+ *   the header; anything else (`text/plain`, forms) is 415, so a web page cannot forge them;
+ * - responses never carry a secret (`./redact.ts`);
+ * - every POST and DELETE leaves an audit line (logger `gru.audit`; gossip at debug level).
  *
  * | Method | Path                                   | What                                  |
  * |--------|----------------------------------------|---------------------------------------|
- * | GET    | /gru/v1/health                         | agent and dependency health (503 when degraded) |
- * | GET    | /gru/v1/node                           | node record and its instances         |
- * | GET    | /gru/v1/services                       | services in force with this node's instances |
- * | GET    | /gru/v1/services/{name}                | one service                           |
+ * | GET    | /gru/v1/health                         | agent, dependency and token health (503 when degraded) |
+ * | GET    | /gru/v1/node                           | node record and its instances (token) |
+ * | GET    | /gru/v1/services                       | services in force with this node's instances, redacted (token) |
+ * | GET    | /gru/v1/services/{name}                | one service, redacted (token)         |
  * | POST   | /gru/v1/services/{name}/instances      | start one instance (token)            |
  * | DELETE | /gru/v1/services/{name}/instances      | stop the newest instance (token)      |
  * | DELETE | /gru/v1/services/{name}/instances/{id} | stop that instance (token)            |
- * | GET    | /gru/v1/config                         | agent config, policy, analytics in force |
+ * | GET    | /gru/v1/config                         | agent config, policy, analytics in force, redacted (token) |
  * | POST   | /gru/v1/commands                       | a command `{Name, Target, Object}` (token)        |
- * | GET    | /gru/v1/decisions?limit=N              | the latest decision records, newest last |
+ * | GET    | /gru/v1/decisions?limit=N              | the latest decision records, newest last (token) |
  * | POST   | /gru/v1/stats/user/{service}/{metric}  | record metric values `{"values": [..]}` (token) |
  * | POST   | /gru/v1/gossip                         | push-pull gossip exchange (token)     |
- * | GET    | /gru/v1/gossip                         | this node's gossiped view and counters |
+ * | GET    | /gru/v1/gossip                         | this node's gossiped view and counters (token) |
  * | GET    | /gru/v1/policies, /gru/v1/actions      | the original's static lists           |
  * | GET    | /metrics                               | self-metrics, Prometheus text format 0.0.4 |
  *
@@ -28,12 +35,18 @@ import { Hono } from "hono";
 import type { Context, Next } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { timeout } from "hono/timeout";
-import { UnauthorizedError, ValidationError } from "../domain/errors.ts";
+import { getLogger } from "@logtape/logtape";
+import { UnauthorizedError, UnavailableError, ValidationError } from "../domain/errors.ts";
+import { escapeControl, excerpt } from "../domain/excerpt.ts";
 import type { Agent } from "../agent/agent.ts";
 import { errorResponse } from "./errors.ts";
 import { parseGossipMessage } from "../agent/gossip/types.ts";
 import type { AgentCommand } from "../domain/commands.ts";
-import { API_PREFIX, TOKEN_HEADER } from "./protocol.ts";
+import { API_PREFIX, JSON_CONTENT_TYPE, TOKEN_HEADER } from "./protocol.ts";
+import { redactAgentConfig, redactService, redactUnknown, redactUrl } from "./redact.ts";
+import { fixedTokenAuth, type TokenAuth } from "./token_keeper.ts";
+
+const audit = getLogger(["gru", "audit"]);
 
 /** What the API serves: the agent facade, and nothing of its parts. */
 export type AgentApi = Pick<
@@ -54,34 +67,44 @@ export type AgentApi = Pick<
 
 /** Options of `createApi`. */
 export interface ApiOptions {
-  /** The cluster token, read per request (it may be loaded after start-up). */
-  token: () => string | undefined;
+  /**
+   * The cluster token in force: a `TokenAuth` (the agent's `TokenKeeper`), or a function read
+   * per request (undefined: no token in force, so every authenticated route answers 503).
+   */
+  token: TokenAuth | (() => string | undefined);
   /** @default 1 MiB */
   maxBodyBytes?: number;
   /** @default 60000 */
   timeoutMs?: number;
   /** The agent's self-metrics in the Prometheus text format, served at `GET /metrics`. */
   metrics?: (() => string) | undefined;
+  /**
+   * The verified client-certificate name (CN) of the caller, given hono's `c.env`, when the
+   * agent runs with mutual TLS; else undefined. Gossip requires `$.from` to equal it.
+   */
+  peerName?: ((env: unknown) => string | undefined) | undefined;
 }
 
 /** Content type of `GET /metrics` (Prometheus text exposition format 0.0.4). */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-function timingSafeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
+/** What the audit line of a request says (set by the middleware and the handlers). */
+type Audited = { Variables: { who: string; what: string } };
 
-/** Reads a JSON body, turning bad JSON into a `ValidationError`. */
+/** Reads a JSON body, turning bad JSON into a `ValidationError` that quotes a short excerpt. */
 async function jsonBody(c: Context): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === "") return undefined;
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ValidationError(`Request body is not JSON: ${(err as Error).message}`);
+    // The parser's message may quote the input at length: keep only where it stopped.
+    const message = (err as Error).message;
+    const at = /position (\d+)/.exec(message)?.[1];
+    const reason = at !== undefined ? `at position ${at}` : message.includes('"') ? "" : message;
+    throw new ValidationError(
+      `Request body is not JSON${reason ? ` (${reason})` : ""}: it starts with ${excerpt(text)}`,
+    );
   }
 }
 
@@ -89,7 +112,7 @@ async function jsonBody(c: Context): Promise<unknown> {
 export function toCommand(body: unknown): AgentCommand {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ValidationError(
-      `Expected a command object {"Name", "Target", "Object"}, found ${JSON.stringify(body)}`,
+      `Expected a command object {"Name", "Target", "Object"}, found ${excerpt(body)}`,
     );
   }
   const lower = new Map(Object.entries(body).map(([k, v]) => [k.toLowerCase(), v]));
@@ -97,32 +120,105 @@ export function toCommand(body: unknown): AgentCommand {
   const target = lower.get("target");
   if (typeof name !== "string" || typeof target !== "string") {
     throw new ValidationError(
-      `Expected string "Name" and "Target" in the command, found ${JSON.stringify(body)}`,
+      `Expected string "Name" and "Target" in the command, found ${excerpt(body)}`,
     );
   }
   return { name, target, object: lower.get("object") };
 }
 
+/**
+ * Whether a POST or DELETE may go on: its body, if any, must be declared
+ * `application/json` (parameters such as `charset` allowed). A request without a body may omit
+ * the content type. Returns the refusal message, or undefined.
+ */
+export function contentTypeProblem(
+  method: string,
+  headers: { get(name: string): string | null },
+): string | undefined {
+  if (method !== "POST" && method !== "DELETE") return undefined;
+  const type = headers.get("content-type");
+  if (type === null || type.trim() === "") {
+    const length = headers.get("content-length");
+    const hasBody = headers.get("transfer-encoding") !== null ||
+      (length !== null && length.trim() !== "0");
+    return hasBody
+      ? `${method} with a body needs content-type: application/json, found none`
+      : undefined;
+  }
+  const media = type.split(";")[0]!.trim().toLowerCase();
+  if (media === JSON_CONTENT_TYPE) return undefined;
+  return `${method} needs content-type: application/json, found ${excerpt(type)} ` +
+    `(text/plain and form bodies are refused: a web page can send them to any address)`;
+}
+
+function presentedToken(c: Context): string {
+  const auth = c.req.header("authorization") ?? "";
+  return auth.toLowerCase().startsWith("bearer ")
+    ? auth.slice(7).trim()
+    : (c.req.header(TOKEN_HEADER) ?? "").trim();
+}
+
+/** The caller's address: `Deno.serve` hands its `remoteAddr`, node's server its `incoming`. */
+function remoteHost(env: unknown): string | undefined {
+  const e = env as {
+    remoteAddr?: { hostname?: unknown };
+    incoming?: { socket?: { remoteAddress?: unknown } };
+  } | undefined;
+  const host = e?.remoteAddr?.hostname ?? e?.incoming?.socket?.remoteAddress;
+  return typeof host === "string" ? host : undefined;
+}
+
 /** Builds the API app around an agent. */
 export function createApi(agent: AgentApi, options: ApiOptions): Hono {
   const app = new Hono();
-  const api = new Hono();
+  const api = new Hono<Audited>();
+  const tokens: TokenAuth = typeof options.token === "function"
+    ? fixedTokenAuth(agent.identity?.cluster ?? "<cluster>", options.token)
+    : options.token;
+  const peerOf = (c: Context) => options.peerName?.(c.env);
 
-  const requireToken = async (c: Context, next: Next) => {
-    const token = options.token();
-    if (token) {
-      const auth = c.req.header("authorization") ?? "";
-      const given = auth.toLowerCase().startsWith("bearer ")
-        ? auth.slice(7).trim()
-        : c.req.header(TOKEN_HEADER) ?? "";
-      if (!given || !timingSafeEqual(given, token)) {
-        throw new UnauthorizedError(
-          "Missing or wrong cluster token: send Authorization: Bearer <token>",
-        );
+  const requireToken = async (c: Context<Audited>, next: Next) => {
+    const given = presentedToken(c);
+    // An unknown token makes the agent read the store again (rate-limited): a client that
+    // learnt of a rotation before this agent did is not refused.
+    const ok = given !== "" &&
+      (tokens.accepts(given) || (await tokens.recheck?.(given) ?? false));
+    if (!ok) {
+      const state = tokens.status();
+      if (!state.ok) {
+        throw new UnavailableError(`Refused: ${state.error ?? "no cluster token in force"}`);
       }
+      throw new UnauthorizedError(
+        given === ""
+          ? "Missing cluster token: send Authorization: Bearer <token>"
+          : "Wrong cluster token: send the current one (gru token show <cluster>)",
+      );
     }
+    c.set("who", peerOf(c) ?? "token");
     await next();
   };
+
+  // The audit line of every POST and DELETE, written once the answer is known.
+  api.use("*", async (c, next) => {
+    const method = c.req.method;
+    if (method !== "POST" && method !== "DELETE") return await next();
+    c.set("who", peerOf(c) ?? "anonymous");
+    await next();
+    const status = c.res.status;
+    const gossip = c.req.path.endsWith("/gossip");
+    const line = {
+      who: c.get("who"),
+      from: remoteHost(c.env) ?? "-",
+      method,
+      path: escapeControl(c.req.path).slice(0, 200),
+      what: c.get("what") ?? "-",
+      status,
+    };
+    const template = "{who} from {from}: {method} {path} {what} → {status}";
+    if (status >= 400) audit.warn(template, line);
+    else if (gossip) audit.debug(template, line);
+    else audit.info(template, line);
+  });
 
   api.use(
     "*",
@@ -134,84 +230,112 @@ export function createApi(agent: AgentApi, options: ApiOptions): Hono {
   );
   api.use("*", timeout(options.timeoutMs ?? 60_000));
 
+  api.use("*", async (c, next) => {
+    const problem = contentTypeProblem(c.req.method, c.req.raw.headers);
+    if (problem === undefined) return await next();
+    return c.json({ error: { code: "unsupported_media_type", message: problem } }, 415);
+  });
+
   api.get("/health", (c) => {
     const h = agent.health();
-    return c.json(h, h.status === "ok" ? 200 : 503);
+    const token = tokens.status();
+    const ok = h.status === "ok" && token.ok;
+    const clean = (e: string | undefined) =>
+      e === undefined ? undefined : escapeControl(redactUrl(e)).slice(0, 300);
+    return c.json({
+      ...h,
+      status: ok ? "ok" : "degraded",
+      store: { ...h.store, error: clean(h.store.error) },
+      docker: { ...h.docker, error: clean(h.docker.error) },
+      token,
+    }, ok ? 200 : 503);
   });
 
-  api.get("/node", async (c) => {
-    return c.json(await agent.node());
+  api.get("/node", requireToken, async (c) => {
+    return c.json(redactUnknown(await agent.node()));
   });
 
-  api.get("/services", async (c) => c.json(await agent.servicesView()));
+  api.get(
+    "/services",
+    requireToken,
+    async (c) => c.json((await agent.servicesView()).map(redactService)),
+  );
 
-  api.get("/services/:name", async (c) => {
+  api.get("/services/:name", requireToken, async (c) => {
     const name = c.req.param("name");
     const s = (await agent.servicesView()).find((x) => x.name === name);
     if (!s) {
-      return c.json({ error: { code: "not_found", message: `Unknown service "${name}"` } }, 404);
+      return c.json(
+        { error: { code: "not_found", message: `Unknown service ${excerpt(name)}` } },
+        404,
+      );
     }
-    return c.json(s);
+    return c.json(redactService(s));
   });
 
   api.post("/services/:name/instances", requireToken, async (c) => {
-    const r = await agent.command({
-      name: "start",
-      target: "service",
-      object: c.req.param("name"),
-    });
-    return c.json(r, 201);
+    const name = c.req.param("name");
+    c.set("what", `start service ${excerpt(name)}`);
+    const r = await agent.command({ name: "start", target: "service", object: name });
+    return c.json(redactUnknown(r), 201);
   });
 
-  api.delete(
-    "/services/:name/instances",
-    requireToken,
-    async (c) =>
-      c.json(await agent.command({ name: "stop", target: "service", object: c.req.param("name") })),
-  );
+  api.delete("/services/:name/instances", requireToken, async (c) => {
+    const name = c.req.param("name");
+    c.set("what", `stop service ${excerpt(name)}`);
+    return c.json(
+      redactUnknown(await agent.command({ name: "stop", target: "service", object: name })),
+    );
+  });
 
-  api.delete("/services/:name/instances/:id", requireToken, async (c) =>
-    c.json(
-      await agent.command({
-        name: "stop",
-        target: "service",
-        object: { service: c.req.param("name"), id: c.req.param("id") },
-      }),
-    ));
+  api.delete("/services/:name/instances/:id", requireToken, async (c) => {
+    const name = c.req.param("name");
+    const id = c.req.param("id");
+    c.set("what", `stop service ${excerpt(name)} instance ${excerpt(id)}`);
+    return c.json(
+      redactUnknown(
+        await agent.command({ name: "stop", target: "service", object: { service: name, id } }),
+      ),
+    );
+  });
 
-  api.get("/config", (c) =>
+  api.get("/config", requireToken, (c) =>
     c.json({
-      config: agent.config,
+      config: redactAgentConfig(agent.config),
       policy: agent.policy,
       analytics: [...agent.analytics.values()],
     }));
 
   api.post("/commands", requireToken, async (c) => {
     const cmd = toCommand(await jsonBody(c));
-    return c.json(await agent.command(cmd));
+    c.set(
+      "what",
+      `command ${excerpt(cmd.name, 20)} ${excerpt(cmd.target, 30)}` +
+        (cmd.object === undefined ? "" : ` ${excerpt(cmd.object, 60)}`),
+    );
+    return c.json(redactUnknown(await agent.command(cmd)));
   });
 
-  api.get("/decisions", (c) => {
+  api.get("/decisions", requireToken, (c) => {
     const raw = c.req.query("limit");
     const limit = raw === undefined ? undefined : Number(raw);
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
-      throw new ValidationError(`Invalid limit "${raw}": expected a whole number > 0`);
+      throw new ValidationError(`Invalid limit ${excerpt(raw)}: expected a whole number > 0`);
     }
     return c.json(agent.decisionsList(limit));
   });
 
   api.post("/stats/user/:service/:metric", requireToken, async (c) => {
+    const service = c.req.param("service");
+    const metric = c.req.param("metric");
+    c.set("what", `metric ${excerpt(service, 40)}/${excerpt(metric, 40)}`);
     const body = await jsonBody(c);
     const values = typeof body === "object" && body !== null && !Array.isArray(body)
       ? new Map(Object.entries(body).map(([k, v]) => [k.toLowerCase(), v])).get("values")
       : undefined;
     if (!Array.isArray(values)) {
-      throw new ValidationError(
-        `Expected {"values": [numbers]}, found ${JSON.stringify(body)?.slice(0, 200)}`,
-      );
+      throw new ValidationError(`Expected {"values": [numbers]}, found ${excerpt(body)}`);
     }
-    const service = c.req.param("service");
-    const metric = c.req.param("metric");
     agent.pushUserMetric(service, metric, values);
     return c.json({
       ok: true,
@@ -220,10 +344,12 @@ export function createApi(agent: AgentApi, options: ApiOptions): Hono {
   });
 
   api.post("/gossip", requireToken, async (c) => {
-    return c.json(agent.gossip(parseGossipMessage(await jsonBody(c))));
+    const message = parseGossipMessage(await jsonBody(c));
+    c.set("what", `gossip from ${excerpt(message.from)} (${message.entries.length} entries)`);
+    return c.json(await agent.gossip(message, options.peerName?.(c.env)));
   });
 
-  api.get("/gossip", (c) => {
+  api.get("/gossip", requireToken, (c) => {
     return c.json(agent.gossipState());
   });
 
@@ -247,7 +373,7 @@ export function createApi(agent: AgentApi, options: ApiOptions): Hono {
   });
   app.notFound((c) =>
     c.json({
-      error: { code: "not_found", message: `No route ${c.req.method} ${c.req.path}` },
+      error: { code: "not_found", message: `No route ${c.req.method} ${excerpt(c.req.path)}` },
     }, 404)
   );
   app.onError((err, c) => errorResponse(err, c));

@@ -1,5 +1,8 @@
 /**
- * The one place where errors become HTTP responses.
+ * The one place where errors become HTTP responses. Messages are made safe on the way out:
+ * control characters escaped, URL credentials removed, length bounded, and at most
+ * {@linkcode MAX_DETAILS} entries of `details`; each error names what was wrong and quotes at
+ * most a short excerpt of the input (`excerpt` in `src/domain/excerpt.ts`).
  *
  * @module
  */
@@ -8,6 +11,24 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { GruError } from "../domain/errors.ts";
 import type { ErrorBody } from "./protocol.ts";
+import { escapeControl } from "../domain/excerpt.ts";
+import { redactUrl } from "./redact.ts";
+
+/** Longest message an error response carries. */
+export const MAX_MESSAGE = 600;
+/** Most entries of an error's `details` list in a response. */
+export const MAX_DETAILS = 20;
+
+function safeMessage(message: string): string {
+  const clean = escapeControl(redactUrl(message));
+  return clean.length > MAX_MESSAGE ? clean.slice(0, MAX_MESSAGE) + "…" : clean;
+}
+
+function safeDetails(details: unknown): unknown {
+  return Array.isArray(details) && details.length > MAX_DETAILS
+    ? details.slice(0, MAX_DETAILS)
+    : details;
+}
 
 const STATUS: Record<string, 400 | 401 | 404 | 409 | 500 | 503> = {
   validation: 400,
@@ -22,7 +43,7 @@ const STATUS: Record<string, 400 | 401 | 404 | 409 | 500 | 503> = {
 export function errorResponse(err: unknown, c: Context): Response {
   if (err instanceof HTTPException) {
     const body: ErrorBody = {
-      error: { code: err.status === 413 ? "too_large" : "http", message: err.message },
+      error: { code: err.status === 413 ? "too_large" : "http", message: safeMessage(err.message) },
     };
     return c.json(body, err.status);
   }
@@ -30,12 +51,15 @@ export function errorResponse(err: unknown, c: Context): Response {
     const body: ErrorBody = {
       error: {
         code: err.code,
-        message: err.message,
-        ...(err.details !== undefined ? { details: err.details } : {}),
+        message: safeMessage(err.message),
+        ...(err.details !== undefined ? { details: safeDetails(err.details) } : {}),
       },
     };
     return c.json(body, STATUS[err.code] ?? 500);
   }
   const message = err instanceof Error ? err.message : String(err);
-  return c.json({ error: { code: "internal", message } } satisfies ErrorBody, 500);
+  return c.json(
+    { error: { code: "internal", message: safeMessage(message) } } satisfies ErrorBody,
+    500,
+  );
 }

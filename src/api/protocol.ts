@@ -17,3 +17,9 @@ export const API_PREFIX = "/gru/v1";
 
 /** Header carrying the cluster token (also accepted: `Authorization: Bearer <token>`). */
 export const TOKEN_HEADER = "x-gru-token";
+
+/**
+ * The one content type of POST and DELETE bodies (parameters such as `charset` allowed); any
+ * other is refused with 415 `unsupported_media_type`. A request without a body may omit it.
+ */
+export const JSON_CONTENT_TYPE = "application/json";

@@ -7,6 +7,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { AgentRunOptions } from "../ports/cli_deps.ts";
+import type { TlsPaths } from "../ports/tls.ts";
 import { openStore } from "./store.ts";
 import type { Agent } from "../agent/agent.ts";
 import { wireAgent } from "./agent_wiring.ts";
@@ -18,12 +19,20 @@ import { CgroupUsageReader } from "../adapters/cgroup/cgroup_usage_reader.ts";
 import type { UsageReader } from "../ports/usage_reader.ts";
 import type { GossipTransport } from "../agent/gossip/gossiper.ts";
 import { parseGossipMessage } from "../agent/gossip/types.ts";
-import { AgentClient } from "../api/client.ts";
+import { generateSigningKey, ShareSigner } from "../agent/gossip/signing.ts";
+import { AgentClient, agentHttpClient } from "../api/client.ts";
+import { isLoopback, peerName, serveApi, type ServerTls } from "./https_server.ts";
+import { TokenKeeper } from "../api/token_keeper.ts";
 import { PrometheusTelemetry } from "../adapters/prometheus/prometheus_telemetry.ts";
 import { ReloadingSink } from "./reloading_sink.ts";
 import { systemClock } from "../domain/clock.ts";
 import { Backoff } from "../domain/backoff.ts";
-import { errorMessage, NotFoundError, UnavailableError } from "../domain/errors.ts";
+import {
+  errorMessage,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+} from "../domain/errors.ts";
 import type { AgentConfig } from "../domain/model.ts";
 import { defaultAgentConfig } from "../config/documents.ts";
 import type { ClusterStore } from "../cluster/cluster_store.ts";
@@ -32,6 +41,42 @@ const log = getLogger(["gru", "agent", "process"]);
 
 async function readPem(path: string | undefined): Promise<string | undefined> {
   return path ? await Deno.readTextFile(path) : undefined;
+}
+
+/** Reads the agent API's TLS files; a missing or unreadable one is fatal, naming the flag. */
+async function readServerTls(paths: TlsPaths | undefined): Promise<ServerTls | undefined> {
+  if (!paths?.cert && !paths?.key && !paths?.ca) return undefined;
+  if (!paths.cert || !paths.key) {
+    throw new ValidationError(
+      "TLS of the agent API needs both --tls-cert and --tls-key (GRU_TLS_CERT, GRU_TLS_KEY)",
+    );
+  }
+  const read = async (path: string, flag: string) => {
+    try {
+      return await Deno.readTextFile(path);
+    } catch (err) {
+      throw new ValidationError(`Cannot read ${flag} ${path}: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
+  };
+  return {
+    cert: await read(paths.cert, "--tls-cert"),
+    key: await read(paths.key, "--tls-key"),
+    ca: paths.ca ? await read(paths.ca, "--tls-ca") : undefined,
+  };
+}
+
+/** The gossip's HTTP client; PEM text it cannot use is fatal, naming the flags. */
+function peerClient(tls: ServerTls): Deno.HttpClient {
+  try {
+    return agentHttpClient(tls);
+  } catch (err) {
+    throw new ValidationError(
+      `Cannot use the TLS files (--tls-cert, --tls-key, --tls-ca): ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
 }
 
 /** Waits for the cluster (and its config) while etcd is away; a missing cluster is fatal. */
@@ -65,6 +110,11 @@ async function awaitCluster(
 /** Runs the agent until a signal; resolves with the exit code. */
 export async function runAgent(options: AgentRunOptions): Promise<number> {
   const id = options.identity;
+  // TLS files first: a wrong path fails at once, before anything registers.
+  const serverTls = await readServerTls(options.tls);
+  const scheme = serverTls ? "https" : "http";
+  // Gossip verifies peers against the CA and presents this node's certificate to them.
+  const peers = serverTls ? peerClient(serverTls) : undefined;
   const stop = new AbortController();
   const onSignal = () => stop.abort(new Error("signal"));
   // Last resort: a stray rejection is logged, never allowed to end the daemon.
@@ -87,9 +137,26 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
         ? { ca: await readPem(tls.ca), cert: await readPem(tls.cert), key: await readPem(tls.key) }
         : undefined,
     });
-    let token = await store.token(id.cluster).catch(() => undefined);
+    // The gossip signing key; an identity without one (made by hand) gets a key for this run.
+    const signer = await ShareSigner.create(
+      id.cluster,
+      id.signingKey ?? await generateSigningKey(),
+    );
+    // The cluster token in force: read now and every few seconds; without one, every
+    // authenticated route and gossip answers 503 (fail closed) and the agent says why.
+    const tokens = new TokenKeeper({
+      cluster: id.cluster,
+      read: () => store.readTokens(id.cluster),
+      clock: systemClock,
+    });
+    await tokens.start();
     const gossip: GossipTransport = async (address, message, timeoutMs) => {
-      const client = new AgentClient({ token, timeoutMs });
+      const client = new AgentClient({
+        token: tokens.current(),
+        timeoutMs,
+        httpClient: peers,
+        requireTls: serverTls !== undefined,
+      });
       return parseGossipMessage(await client.request(address, "POST", "/gossip", message));
     };
     // Cgroup files when the agent runs beside the engine; else the streamed stats API.
@@ -105,8 +172,9 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
         cluster: id.cluster,
         name: id.name,
         uuid: id.uuid,
-        address: `http://${id.address}:${id.port}`,
+        address: `${scheme}://${id.address}:${id.port}`,
         hostIp: id.address,
+        publicKey: signer.publicKey,
       },
       store,
       runtime,
@@ -119,6 +187,7 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
       usage,
       activate: options.activate,
       gossip,
+      signer,
       telemetry,
       sink,
     });
@@ -133,6 +202,30 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
     telemetry.gauge("gru_metric_points_written_total", "Measurements written.", () => [{
       value: sink.stats().written,
     }]);
+    telemetry.gauge(
+      "gru_metric_points_rejected_total",
+      "Measurements dropped because the database refused their batch (HTTP 4xx but 429).",
+      () => [{ value: sink.stats().rejected }],
+    );
+    telemetry.gauge("gru_user_metrics", "User metrics kept, all services together.", () => [{
+      value: agent.parts.monitor.userMetricStats().metrics,
+    }]);
+    telemetry.gauge(
+      "gru_user_metrics_refused_total",
+      "User-metric pushes refused: bad name, or a new metric beyond the per-service bound.",
+      () => {
+        const st = agent.parts.monitor.userMetricStats();
+        return [
+          { labels: { reason: "name" }, value: st.refusedNames },
+          { labels: { reason: "limit" }, value: st.refusedOverLimit },
+        ];
+      },
+    );
+    telemetry.gauge(
+      "gru_user_metrics_pruned_total",
+      "User metrics dropped after going stale or with their service.",
+      () => [{ value: agent.parts.monitor.userMetricStats().pruned }],
+    );
     telemetry.gauge("gru_instances", "Instances on this node by service and status.", () => {
       const counts = new Map<string, number>();
       for (const i of agent.parts.instances.list()) {
@@ -150,28 +243,48 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
     telemetry.gauge("gru_registered", "1 when the node is registered in etcd.", () => [{
       value: agent.registered ? 1 : 0,
     }]);
-    const app = createApi(agent, { token: () => token, metrics: () => telemetry.render() });
-    const server = Deno.serve({
+    const app = createApi(agent, {
+      peerName,
+      token: tokens,
+      metrics: () => telemetry.render(),
+    });
+    const server = await serveApi({
       hostname: options.listen,
       port: id.port,
-      onListen: ({ hostname, port }) =>
-        log.info("Agent {node} of cluster {cluster} listening on {hostname}:{port}", {
+      tls: serverTls,
+      fetch: app.fetch,
+      onListen: ({ hostname, port, scheme }) =>
+        log.info("Agent {node} of cluster {cluster} listening on {url} ({tls})", {
           node: id.name,
           cluster: id.cluster,
-          hostname,
-          port,
+          url: `${scheme}://${hostname}:${port}`,
+          tls: serverTls?.ca
+            ? "mutual TLS: client certificates required"
+            : serverTls
+            ? "TLS"
+            : "plain HTTP",
         }),
-    }, app.fetch);
+    });
+    if (!serverTls && !isLoopback(options.listen)) {
+      log.warn(
+        "PLAIN HTTP on {hostname}:{port}: the cluster token, commands and gossip cross the " +
+          "network in clear text and anyone who reaches the port can read the API. Serve TLS " +
+          "with --tls-cert, --tls-key and --tls-ca (gru tls; see docs/security.md#tls)",
+        { hostname: options.listen, port: id.port },
+      );
+    } else if (serverTls && !server.mutualTls) {
+      log.warn(
+        "TLS without --tls-ca: clients are not asked for certificates (no mutual TLS) and " +
+          "gossip verifies peers against the system's root certificates only",
+      );
+    }
     await agent.start();
-    const refreshToken = setInterval(async () => {
-      token = await store.token(id.cluster).catch(() => token) ?? token;
-    }, 10_000);
     await new Promise<void>((resolve) => {
       if (stop.signal.aborted) resolve();
       stop.signal.addEventListener("abort", () => resolve(), { once: true });
     });
     log.info("Shutting down: revoking the node lease, leaving containers running");
-    clearInterval(refreshToken);
+    await tokens.stop();
     await server.shutdown();
     await agent.stop();
     await sink.close();
@@ -186,6 +299,7 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     globalThis.removeEventListener("unhandledrejection", onRejection);
+    peers?.close();
     await store.kv.close();
   }
 }

@@ -14,6 +14,7 @@ import { Executor } from "../agent/executor/execute.ts";
 import { InstanceManager } from "../agent/executor/instances.ts";
 import { type ClusterContext, soloCluster } from "../agent/gossip/cluster_context.ts";
 import { Gossiper, type GossipTransport } from "../agent/gossip/gossiper.ts";
+import type { ShareSigner } from "../agent/gossip/signing.ts";
 import { idleShare } from "../agent/gossip/merge.ts";
 import { AutonomicLoop, type LoopState } from "../agent/loop.ts";
 import { Membership } from "../agent/membership.ts";
@@ -54,6 +55,11 @@ export interface AgentOptions {
   sampleMs?: number;
   /** How to reach peers for gossip; without it the agent plans as a cluster of one. */
   gossip?: GossipTransport | undefined;
+  /**
+   * Signs this node's gossip shares; its public key must be `identity.publicKey` (published
+   * in the node record). Required with `gossip`.
+   */
+  signer?: ShareSigner | undefined;
   /** Where measurements go (InfluxDB); none when absent. */
   sink?: MetricSink | undefined;
   /** Self-metrics for /metrics. */
@@ -103,7 +109,8 @@ export function wireAgent(o: AgentOptions): Agent {
     record: () => agent.record(),
     onError: () => telemetry.dependencyError("etcd"),
   });
-  const gossiper = o.gossip
+  if (o.gossip && !o.signer) throw new Error("wireAgent: gossip needs a signer");
+  const gossiper = o.gossip && o.signer
     ? new Gossiper({
       self: id.name,
       cluster: id.cluster,
@@ -111,6 +118,7 @@ export function wireAgent(o: AgentOptions): Agent {
       prng,
       membership,
       transport: o.gossip,
+      signer: o.signer,
       settings: () => ({
         intervalMs: documents.config.communication.loopTimeInterval * 1000,
         maxFriends: documents.config.communication.maxFriends,

@@ -1,11 +1,14 @@
 /**
- * The node identity file written by `gru join` and read by `gru agent`.
+ * The node identity file written by `gru join` and read by `gru agent`. It holds the node's
+ * gossip signing key (`signingKey`), so it is written with mode 0600.
  *
  * @module
  */
 
 import type { NodeIdentity } from "../ports/cli_deps.ts";
 import { ValidationError } from "../domain/errors.ts";
+
+const BASE64URL_32 = /^[A-Za-z0-9_-]{43}$/;
 
 /** Reads the identity file; `undefined` when it does not exist. */
 export async function readIdentity(path: string): Promise<NodeIdentity | undefined> {
@@ -34,6 +37,35 @@ export async function readIdentity(path: string): Promise<NodeIdentity | undefin
       `Identity file ${path}: $.port: expected a number, found ${JSON.stringify(v.port)}`,
     );
   }
+  if (v.signingKey !== undefined) {
+    // Never quote the key: it is a secret.
+    const k = v.signingKey as Record<string, unknown> | null;
+    if (typeof k !== "object" || k === null || Array.isArray(k)) {
+      throw new ValidationError(`Identity file ${path}: $.signingKey: expected an object`);
+    }
+    for (const part of ["publicKey", "privateKey"] as const) {
+      if (typeof k[part] !== "string" || !BASE64URL_32.test(k[part] as string)) {
+        throw new ValidationError(
+          `Identity file ${path}: $.signingKey.${part}: expected 43 base64url characters ` +
+            `(an Ed25519 key)`,
+        );
+      }
+    }
+  }
+  if (v.tls !== undefined) {
+    const t = v.tls as Record<string, unknown> | null;
+    if (typeof t !== "object" || t === null || Array.isArray(t)) {
+      throw new ValidationError(`Identity file ${path}: $.tls: expected an object`);
+    }
+    for (const part of ["ca", "cert", "key"] as const) {
+      if (t[part] !== undefined && (typeof t[part] !== "string" || t[part] === "")) {
+        throw new ValidationError(
+          `Identity file ${path}: $.tls.${part}: expected a file path, found ` +
+            `${JSON.stringify(t[part]).slice(0, 80)}`,
+        );
+      }
+    }
+  }
   return v as NodeIdentity;
 }
 
@@ -43,6 +75,8 @@ export async function writeIdentity(path: string, identity: NodeIdentity): Promi
   if (dir) await Deno.mkdir(dir, { recursive: true });
   const tmp = `${path}.tmp-${Deno.pid}`;
   await Deno.writeTextFile(tmp, JSON.stringify(identity, null, 2) + "\n", { mode: 0o600 });
+  // A leftover temporary file keeps its old mode: the identity holds a private key.
+  await Deno.chmod(tmp, 0o600);
   await Deno.rename(tmp, path);
 }
 

@@ -6,6 +6,7 @@
 
 import type { AgentRunOptions, CliDeps, Output, StoreOptions } from "../ports/cli_deps.ts";
 import type { ClusterStore } from "../cluster/cluster_store.ts";
+import type { TlsFiles } from "../ports/tls.ts";
 import type { LoadedConfig } from "../config/config_files.ts";
 import { loadConfigDir, writeConfigDir } from "../adapters/fs/config_dir.ts";
 import { detectHostIp, readIdentity, writeIdentity } from "./identity.ts";
@@ -15,6 +16,11 @@ import { configureLogging } from "./logging.ts";
 // client, dockerode or the agent (bench: RSS per command in BENCHMARKS.md).
 async function openStore(options: StoreOptions): Promise<ClusterStore> {
   return (await import("./store.ts")).openStore(options);
+}
+
+// `gru tls` only: the x509 library costs start-up time and memory (see docs/security.md).
+async function tls(): Promise<TlsFiles> {
+  return (await import("../adapters/tls/tls_files.ts")).localTlsFiles;
 }
 
 async function runAgent(options: AgentRunOptions): Promise<number> {
@@ -37,6 +43,7 @@ export function realCliDeps(output: Output = consoleOutput): CliDeps<ClusterStor
   return {
     output,
     openStore,
+    tls,
     env: (name) => Deno.env.get(name),
     configureLogging,
     runAgent,

@@ -13,6 +13,8 @@ import { agentCommand } from "./commands/agent.ts";
 import { configCommand } from "./commands/config.ts";
 import { manageCommand } from "./commands/manage.ts";
 import { statusCommand } from "./commands/status.ts";
+import { tokenCommand } from "./commands/token.ts";
+import { tlsCommand } from "./commands/tls.ts";
 
 /** Log levels accepted by `--log-level`. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
@@ -31,6 +33,16 @@ export function buildCli(deps: CliDeps) {
     .addOption(new Option("--etcd-ca <file>", "CA certificate for etcd TLS").env("ETCD_CA"))
     .addOption(new Option("--etcd-cert <file>", "client certificate for etcd TLS"))
     .addOption(new Option("--etcd-key <file>", "client key for etcd TLS"))
+    .addOption(
+      new Option("--tls-ca <file>", "CA of the agents' TLS certificates (mutual TLS)").env(
+        "GRU_TLS_CA",
+      ),
+    )
+    .addOption(
+      new Option("--tls-cert <file>", "TLS certificate: the agent's, or the CLI's client one")
+        .env("GRU_TLS_CERT"),
+    )
+    .addOption(new Option("--tls-key <file>", "its private key").env("GRU_TLS_KEY"))
     .addOption(
       new Option(
         "--store <kind>",
@@ -55,6 +67,8 @@ export function buildCli(deps: CliDeps) {
   program.addCommand(configCommand(deps));
   program.addCommand(manageCommand(deps));
   program.addCommand(statusCommand(deps));
+  program.addCommand(tokenCommand(deps));
+  program.addCommand(tlsCommand(deps));
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -15,6 +15,11 @@ export function clusterKeys(cluster: string) {
     uuid: `${root}uuid`,
     /** Shared secret for agent API calls and gossip (not in the original). */
     token: `${root}token`,
+    /**
+     * The token before the last rotation, still accepted until a time (not in the original):
+     * JSON `{"token": "…", "until": "<ISO 8601>"}`.
+     */
+    tokenPrevious: `${root}token-previous`,
     config: `${root}config`,
     policy: `${root}policy`,
     services: `${root}services/`,

@@ -266,6 +266,12 @@ export const nodeConfigSchema = z.object({
   address: str().default(""),
   cluster: str().default(""),
   remote: str().default(""),
+  /**
+   * Gru addition: the node's Ed25519 public key for signed gossip (base64url, 32 bytes). Any
+   * string is kept (one bad record must not hide the others); gossip treats a malformed key as
+   * no key.
+   */
+  publicKey: str().optional(),
 }, { error: EXPECT.object });
 
 /** A node's constraints, `…/nodes/<node>/constraints`. */

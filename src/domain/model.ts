@@ -154,6 +154,11 @@ export interface NodeConfig {
   address: string;
   cluster: string;
   remote: string;
+  /**
+   * The node's Ed25519 public key for signed gossip (base64url of the raw 32 bytes). A Gru
+   * addition: absent in records of the original Go Gru and of agents older than signed gossip.
+   */
+  publicKey?: string | undefined;
 }
 
 /** `…/nodes/<node>/constraints`. */

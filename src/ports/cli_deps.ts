@@ -11,6 +11,7 @@
  */
 
 import type { ClusterDocs } from "../domain/model.ts";
+import type { TlsFiles, TlsPaths } from "./tls.ts";
 
 /** Where human output goes. */
 export interface Output {
@@ -43,6 +44,13 @@ export interface NodeIdentity {
   port: number;
   /** etcd endpoints used at join time (comma-separated), if any. */
   etcd?: string | undefined;
+  /**
+   * The node's Ed25519 key pair for signed gossip (base64url: raw 32-byte public key, 32-byte
+   * private seed). Made at `gru join`, or by the agent when absent. Secret: never logged.
+   */
+  signingKey?: { publicKey: string; privateKey: string } | undefined;
+  /** TLS files given at join time (`--tls-ca`, `--tls-cert`, `--tls-key`), if any. */
+  tls?: TlsPaths | undefined;
 }
 
 /** How to run an agent process. */
@@ -60,6 +68,11 @@ export interface AgentRunOptions {
   activate: boolean;
   /** Extra labels on every container this agent creates. */
   labels: Record<string, string>;
+  /**
+   * TLS of the agent API: with `cert` and `key` the agent serves HTTPS; with `ca` too, it
+   * requires client certificates signed by that CA (mutual TLS) and its gossip presents `cert`.
+   */
+  tls?: TlsPaths | undefined;
 }
 
 /** Options of {@linkcode CliDeps.loadConfigDir}. */
@@ -81,6 +94,8 @@ export interface CliDeps<Store, Loaded> {
   output: Output;
   /** Opens the cluster store; the caller closes it with `store.kv.close()`. */
   openStore(options: StoreOptions): Promise<Store>;
+  /** The certificate files of `gru tls` (loads the x509 library on first use). */
+  tls(): Promise<TlsFiles>;
   /** Environment lookup. */
   env(name: string): string | undefined;
   /** Sets the log level (called before every command). */

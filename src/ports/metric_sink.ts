@@ -2,7 +2,8 @@
  * Where measurements go: InfluxDB 1.x (`/write?db=`), InfluxDB 2.x API (also VictoriaMetrics and
  * InfluxDB >= 1.8's compatibility API), or nowhere. `write` never blocks and never throws: points
  * are buffered (bounded), written in batches, retried with backoff while the database is down,
- * and what overflows the bound is dropped, counted and logged.
+ * and what overflows the bound is dropped, counted and logged. A batch the database refuses for
+ * good (HTTP 4xx other than 429) is dropped, counted and logged instead of being retried.
  *
  * @module
  */
@@ -27,6 +28,11 @@ export interface MetricSinkStats {
   dropped: number;
   /** Failed write attempts. */
   failedWrites: number;
+  /**
+   * Points dropped because the database refused their batch for good (HTTP 4xx other than
+   * 429: a malformed point, a missing database, bad credentials); such a batch is not retried.
+   */
+  rejected: number;
   lastError?: string | undefined;
 }
 

@@ -12,6 +12,23 @@ export type LoopPhase = "monitor" | "analyze" | "plan" | "execute" | "total";
 /** Dependencies whose errors are counted. */
 export type Dependency = "etcd" | "docker" | "metrics" | "gossip";
 
+/**
+ * Why a gossip entry (or a whole message, for `sender`) was dropped: its origin has no public
+ * key in the membership, it carries no or a wrong signature, its version, time or an action
+ * lies beyond now + the allowed skew, it is over the size limit, the view is full, or the
+ * message's sender is not a live member (or not its certificate's name).
+ */
+export type GossipRejection =
+  | "unknown_origin"
+  | "unsigned"
+  | "bad_signature"
+  | "future_version"
+  | "future_time"
+  | "future_action"
+  | "too_large"
+  | "capacity"
+  | "sender";
+
 /** The agent's self-metrics. */
 export interface Telemetry {
   /** One loop phase took `ms`. */
@@ -24,6 +41,8 @@ export interface Telemetry {
   gossipRound(reached: number, asked: number): void;
   /** A call to a dependency failed. */
   dependencyError(dependency: Dependency): void;
+  /** Gossip entries (or a message) dropped, by reason. */
+  gossipRejected(reason: GossipRejection, count?: number): void;
 }
 
 /** A telemetry that records nothing. */
@@ -33,4 +52,5 @@ export const noTelemetry: Telemetry = {
   action() {},
   gossipRound() {},
   dependencyError() {},
+  gossipRejected() {},
 };

@@ -79,7 +79,7 @@ Deno.test("3-node cluster: gossip, leaderless min instances, node failure, bound
       await waitFor(
         async () => {
           const views = await Promise.all(alive.map(async (i) => {
-            const r = await fetch(`${h.node(i).url}/gru/v1/gossip`);
+            const r = await h.fetch(`${h.node(i).url}/gru/v1/gossip`);
             return (await r.json()).entries as { origin: string }[];
           }));
           return views.every((v) => v.length === 3);
@@ -105,7 +105,7 @@ Deno.test("3-node cluster: gossip, leaderless min instances, node failure, bound
       await waitFor(
         async () => {
           const views = await Promise.all(alive.map(async (i) => {
-            const r = await fetch(`${h.node(i).url}/gru/v1/gossip`);
+            const r = await h.fetch(`${h.node(i).url}/gru/v1/gossip`);
             const body = await r.json();
             return (body.members as string[]).includes(`gn${victim}`) ||
               (body.entries as { origin: string }[]).some((e) => e.origin === `gn${victim}`);

@@ -43,7 +43,7 @@ Deno.test({
     const h = await Harness.up(3, { cluster: "e2e" });
     const kv = await EtcdKvStore.connect({ endpoints: [h.etcdUrl] });
     const store = new ClusterStore(kv);
-    const env = { ETCD_ADDR: h.etcdUrl };
+    const env = { ETCD_ADDR: h.etcdUrl, ...h.cliEnv };
     const names = async () => (await store.listNodes(h.cluster)).map((n) => n.config.name);
     try {
       await t.step("every node is registered in the harness etcd at its own address", async () => {
@@ -51,15 +51,15 @@ Deno.test({
         assert.deepEqual(nodes.map((n) => n.config.name), ["gn1", "gn2", "gn3"]);
         assert.deepEqual(nodes.map((n) => n.config.address), h.addresses);
         assert.deepEqual(h.addresses, [
-          "http://10.231.0.11:5000",
-          "http://10.231.0.12:5000",
-          "http://10.231.0.13:5000",
+          "https://10.231.0.11:5000",
+          "https://10.231.0.12:5000",
+          "https://10.231.0.13:5000",
         ]);
       });
 
       await t.step("each node's agent answers /gru/v1/health with 200", async () => {
         for (const node of h.nodes) {
-          const res = await fetch(`${node.url}/gru/v1/health`);
+          const res = await h.fetch(`${node.url}/gru/v1/health`);
           const body = await res.json();
           assert.equal(res.status, 200, JSON.stringify(body));
           assert.equal(body.node, node.name);
@@ -74,6 +74,7 @@ Deno.test({
               "-s",
               "-m",
               "3",
+              ...h.curlTls,
               `${to.url}/gru/v1/health`,
             ]);
             assert.equal(r.code, 0, `${from.name} → ${to.name}: ${r.stderr}`);
@@ -119,7 +120,7 @@ Deno.test({
         const gone = Date.now() - killedAt;
         assert.ok(gone < (TTL + 2) * 1000, `gn3 vanished after ${gone} ms`);
         assert.deepEqual(await names(), ["gn1", "gn2"]);
-        const health = await fetch(`${h.node(1).url}/gru/v1/health`);
+        const health = await h.fetch(`${h.node(1).url}/gru/v1/health`);
         assert.equal(health.status, 200, await health.text());
       });
     } finally {

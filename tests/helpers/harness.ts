@@ -1,12 +1,19 @@
 /**
  * The multi-node harness from TypeScript: `Harness.up(n)` runs `scripts/cluster.sh up n` (one
  * network namespace, dockerd and `gru agent` per node, a harness etcd on 127.0.0.1:2479) and
- * `down()` removes all of it. Needs root, like the script.
+ * `down()` removes all of it. Agents serve mutual TLS with certificates made by `gru tls` (unless
+ * `plain`): `fetch`, `curlTls` and `cliEnv` talk to them as the CLI would. Needs root, like the
+ * script.
  *
  * @module
  */
 
+import { EtcdKvStore } from "../../src/adapters/etcd/etcd_kv_store.ts";
+
 const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** Where `up` writes the harness CA, node and CLI certificates. */
+export const HARNESS_TLS_DIR = "/var/lib/gru-nodes/tls";
 const SCRIPT = new URL("../../scripts/cluster.sh", import.meta.url).pathname;
 
 /** The harness etcd, as seen from the host. */
@@ -20,6 +27,8 @@ export interface HarnessOptions {
   configDir?: string;
   /** Start every agent with `--active` (the autonomic loop runs at once). */
   active?: boolean;
+  /** Plain HTTP instead of mutual TLS. */
+  plain?: boolean;
 }
 
 /** One node of the harness (1-based `index`). */
@@ -29,7 +38,7 @@ export interface HarnessNode {
   name: string;
   /** Node address, `10.231.0.<10+i>`. */
   ip: string;
-  /** Agent API base URL, `http://10.231.0.<10+i>:5000`. */
+  /** Agent API base URL, `https://10.231.0.<10+i>:5000` (`http://` when plain). */
   url: string;
   /** The node engine's unix socket. */
   dockerSocket: string;
@@ -68,13 +77,13 @@ export async function clusterScript(args: string[]): Promise<CommandResult> {
   return r;
 }
 
-function nodeOf(index: number): HarnessNode {
+function nodeOf(index: number, scheme: string): HarnessNode {
   const ip = `10.231.0.${10 + index}`;
   return {
     index,
     name: `gn${index}`,
     ip,
-    url: `http://${ip}:5000`,
+    url: `${scheme}://${ip}:5000`,
     dockerSocket: `/run/gru-nodes/gn${index}.sock`,
     netns: `gn${index}`,
   };
@@ -87,12 +96,72 @@ export class Harness {
   readonly etcdUrl = HARNESS_ETCD_URL;
   /** What `up` printed. */
   readonly upOutput: string;
+  /** Whether the agents serve mutual TLS. */
+  readonly tls: boolean;
   #down = false;
+  #client: Deno.HttpClient | undefined;
+  #token: string | undefined;
 
-  private constructor(cluster: string, nodes: HarnessNode[], upOutput: string) {
+  private constructor(cluster: string, nodes: HarnessNode[], upOutput: string, tls: boolean) {
     this.cluster = cluster;
     this.nodes = nodes;
     this.upOutput = upOutput;
+    this.tls = tls;
+  }
+
+  /** Environment for `gru` commands that talk to agents: the CLI certificate and the CA. */
+  get cliEnv(): Record<string, string> {
+    return this.tls
+      ? {
+        GRU_TLS_CA: `${HARNESS_TLS_DIR}/gru-ca.pem`,
+        GRU_TLS_CERT: `${HARNESS_TLS_DIR}/cli.pem`,
+        GRU_TLS_KEY: `${HARNESS_TLS_DIR}/cli-key.pem`,
+      }
+      : {};
+  }
+
+  /** curl flags for the agents: the CA and the CLI certificate (none when plain). */
+  get curlTls(): string[] {
+    return this.tls
+      ? [
+        "--cacert",
+        `${HARNESS_TLS_DIR}/gru-ca.pem`,
+        "--cert",
+        `${HARNESS_TLS_DIR}/cli.pem`,
+        "--key",
+        `${HARNESS_TLS_DIR}/cli-key.pem`,
+      ]
+      : [];
+  }
+
+  /**
+   * `fetch` towards the agents as the CLI: the harness CA and the CLI certificate, and the
+   * cluster token (read from the harness etcd once) as a bearer token.
+   */
+  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    if (this.tls && !this.#client) {
+      const read = (f: string) => Deno.readTextFile(`${HARNESS_TLS_DIR}/${f}`);
+      this.#client = Deno.createHttpClient({
+        caCerts: [await read("gru-ca.pem")],
+        cert: await read("cli.pem"),
+        key: await read("cli-key.pem"),
+      });
+    }
+    if (this.#token === undefined) {
+      const kv = await EtcdKvStore.connect({ endpoints: [this.etcdUrl] });
+      try {
+        this.#token = await kv.get(`/gru/${this.cluster}/token`) ?? "";
+      } finally {
+        await kv.close();
+      }
+    }
+    const headers = new Headers(init.headers);
+    if (this.#token) headers.set("authorization", `Bearer ${this.#token}`);
+    return await fetch(url, {
+      ...init,
+      headers,
+      ...(this.#client ? { client: this.#client } : {}),
+    });
   }
 
   /**
@@ -104,6 +173,7 @@ export class Harness {
     const args = ["up", String(n), "--cluster", cluster];
     if (options.configDir !== undefined) args.push("--config", options.configDir);
     if (options.active) args.push("--active");
+    if (options.plain) args.push("--plain");
     let r: CommandResult;
     try {
       r = await clusterScript(args);
@@ -111,8 +181,9 @@ export class Harness {
       await run("bash", [SCRIPT, "down"]);
       throw err;
     }
-    const nodes = Array.from({ length: n }, (_, k) => nodeOf(k + 1));
-    return new Harness(cluster, nodes, r.stdout + r.stderr);
+    const scheme = options.plain ? "http" : "https";
+    const nodes = Array.from({ length: n }, (_, k) => nodeOf(k + 1, scheme));
+    return new Harness(cluster, nodes, r.stdout + r.stderr, !options.plain);
   }
 
   /** Node `i` (1-based). */
@@ -127,7 +198,7 @@ export class Harness {
     return this.nodes.map((n) => n.name);
   }
 
-  /** Agent API base URLs, `http://10.231.0.<10+i>:5000`. */
+  /** Agent API base URLs, `https://10.231.0.<10+i>:5000`. */
   get addresses(): string[] {
     return this.nodes.map((n) => n.url);
   }
@@ -166,6 +237,8 @@ export class Harness {
   /** Removes everything (idempotent); returns what `down` printed. */
   async down(): Promise<string> {
     this.#down = true;
+    this.#client?.close();
+    this.#client = undefined;
     const r = await clusterScript(["down"]);
     return r.stdout + r.stderr;
   }

@@ -76,7 +76,10 @@ Deno.test("agent API: routes, errors, token, limits, reservations, adoption", as
     await t.step("mutating routes refuse a missing or wrong token with 401", async () => {
       const body = { Name: "start", Target: "service", Object: "web" };
       assert.equal((await command(body, { "content-type": "application/json" })).status, 401);
-      const wrong = await command(body, { authorization: "Bearer nope" });
+      const wrong = await command(body, {
+        authorization: "Bearer nope",
+        "content-type": "application/json",
+      });
       assert.equal(wrong.status, 401);
       assert.equal((await wrong.json()).error.code, "unauthorized");
     });
@@ -127,7 +130,7 @@ Deno.test("agent API: routes, errors, token, limits, reservations, adoption", as
       const ib = (await b.json()).data;
       assert.notDeepEqual(ia.cpus, ib.cpus);
       assert.notEqual(ia.ports[0].host, ib.ports[0].host);
-      const svcs = await (await app.request("/gru/v1/services")).json();
+      const svcs = await (await app.request("/gru/v1/services", { headers: auth })).json();
       assert.equal(svcs.find((s: { name: string }) => s.name === "web").instances.length, 2);
     });
 
@@ -181,8 +184,9 @@ Deno.test("agent API: routes, errors, token, limits, reservations, adoption", as
     });
 
     await t.step("GET /decisions validates its limit", async () => {
-      assert.deepEqual(await (await app.request("/gru/v1/decisions")).json(), []);
-      assert.equal((await app.request("/gru/v1/decisions?limit=0")).status, 400);
+      const get = (path: string) => app.request(path, { headers: auth });
+      assert.deepEqual(await (await get("/gru/v1/decisions")).json(), []);
+      assert.equal((await get("/gru/v1/decisions?limit=0")).status, 400);
     });
 
     await t.step("unknown routes are JSON 404s", async () => {

@@ -131,7 +131,11 @@ Deno.test("cluster flow: create, import, join two agents, start/stop service, no
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stderr, /Node name "n1" is held by a live node/);
       await assert.rejects(Deno.stat(`${tmp}/intruder.json`));
-      const health = await fetch(`http://127.0.0.1:${ports[0]}/gru/v1/node`);
+      const kv = await EtcdKvStore.connect({ endpoints: [etcd] });
+      const token = await kv.get(`/gru/${cluster}/token`).finally(() => kv.close());
+      const health = await fetch(`http://127.0.0.1:${ports[0]}/gru/v1/node`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal((await health.json()).config.address, `http://127.0.0.1:${ports[0]}`);
     });
 

@@ -21,8 +21,14 @@ interface GossipState {
   stats: { rounds: number; exchanges: number; failures: number };
 }
 
+/** The cluster token (the gossip view needs it). */
+let token: string | undefined;
+
 async function gossipOf(port: number): Promise<GossipState> {
-  const res = await fetch(`http://127.0.0.1:${port}/gru/v1/gossip`);
+  const res = await fetch(`http://127.0.0.1:${port}/gru/v1/gossip`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (!res.ok) throw new Error(`GET /gru/v1/gossip: ${res.status} ${await res.text()}`);
   return await res.json();
 }
 
@@ -35,6 +41,9 @@ Deno.test("gossip: views converge, dead nodes expire, no token no gossip", async
   const ports = [freePort(), freePort(), freePort()];
   try {
     assert.equal((await gru(["create", cluster], { env })).code, 0);
+    const tokenKv = await EtcdKvStore.connect({ endpoints: etcdEndpoints() });
+    token = await tokenKv.get(`/gru/${cluster}/token`) ?? undefined;
+    await tokenKv.close();
     await Deno.mkdir(`${tmp}/conf`);
     await Deno.writeTextFile(
       `${tmp}/conf/config.json`,
@@ -86,9 +95,6 @@ Deno.test("gossip: views converge, dead nodes expire, no token no gossip", async
     assert.equal(anon.status, 401);
     await anon.body?.cancel();
 
-    const kv = await EtcdKvStore.connect({ endpoints: etcdEndpoints() });
-    const token = await kv.get(`/gru/${cluster}/token`);
-    await kv.close();
     const other = await fetch(`http://127.0.0.1:${ports[0]}/gru/v1/gossip`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${token}` },

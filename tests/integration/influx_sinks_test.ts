@@ -141,6 +141,7 @@ Deno.test("influx v1 sink: points read back from InfluxDB 1.6 with tags, fields 
       written: 2,
       dropped: 0,
       failedWrites: 0,
+      rejected: 0,
       lastError: undefined,
     });
     const rows = await server.select("gru", "node load");
@@ -170,7 +171,7 @@ Deno.test("influx v1 sink: points read back from InfluxDB 1.6 with tags, fields 
   }
 });
 
-Deno.test("influx v1 sink: wrong credentials fail the write and keep the points", async () => {
+Deno.test("influx v1 sink: wrong credentials (HTTP 401): the batch is dropped and counted, not retried", async () => {
   const server = await InfluxServer.start();
   const sink = createMetricSink({
     metricService: "influxdb",
@@ -180,9 +181,66 @@ Deno.test("influx v1 sink: wrong credentials fail the write and keep the points"
     sink.write(seq("auth", Date.now(), 0, 3));
     await sink.flush();
     const st = sink.stats();
-    assert.equal(st.failedWrites, 1);
-    assert.equal(st.buffered, 3);
+    assert.equal(st.rejected, 3);
+    assert.equal(st.failedWrites, 0);
+    assert.equal(st.buffered, 0);
     assert.match(st.lastError ?? "", /HTTP 401/);
+    assert.ok(!(st.lastError ?? "").includes("wrong"), "no password in the error");
+  } finally {
+    await sink.close();
+    await server.destroy();
+  }
+});
+
+Deno.test("influx v1 sink: a database that does not exist (HTTP 404) drops each batch, export goes on", async () => {
+  const server = await InfluxServer.start();
+  const sink = createMetricSink({
+    metricService: "influxdb",
+    configuration: {
+      Url: server.url,
+      DbName: "missing",
+      Username: server.username,
+      Password: server.password,
+    },
+  }, FAST);
+  try {
+    const base = Date.now() - 60_000;
+    sink.write(seq("nodb", base, 0, 3));
+    await sink.flush();
+    sink.write(seq("nodb", base, 3, 5));
+    await sink.flush();
+    // nothing is left to retry: no timer-driven attempt adds failures
+    await new Promise((r) => setTimeout(r, 300));
+    const st = sink.stats();
+    assert.deepEqual(
+      { rejected: st.rejected, failedWrites: st.failedWrites, buffered: st.buffered },
+      { rejected: 5, failedWrites: 0, buffered: 0 },
+    );
+    assert.match(st.lastError ?? "", /HTTP 404.*database not found/);
+  } finally {
+    await sink.close();
+    await server.destroy();
+  }
+});
+
+Deno.test("influx v1 sink: a batch InfluxDB refuses (field type conflict, HTTP 400) never blocks the next ones", async () => {
+  const server = await InfluxServer.start();
+  const sink = v1Sink(server);
+  try {
+    const t = Date.now() - 60_000;
+    sink.write([{ measurement: "conflict", tags: {}, fields: { v: 1 }, time: t }]);
+    await sink.flush();
+    sink.write([{ measurement: "conflict", tags: {}, fields: { v: "text" }, time: t + 1 }]);
+    await sink.flush();
+    sink.write([{ measurement: "conflict", tags: {}, fields: { v: 3 }, time: t + 2 }]);
+    await sink.flush();
+    const st = sink.stats();
+    assert.equal(st.rejected, 1);
+    assert.equal(st.written, 2);
+    assert.equal(st.failedWrites, 0);
+    assert.equal(st.buffered, 0);
+    const rows = await server.select("gru", "conflict");
+    assert.deepEqual(rows.map((r) => r.v), [1, 3]);
   } finally {
     await sink.close();
     await server.destroy();
@@ -344,3 +402,100 @@ for (const target of targets) {
     }
   });
 }
+
+Deno.test("influx v2 sink: a 4xx from VictoriaMetrics (wrong URL path) drops the batch, not retried", async () => {
+  const server = await VictoriaMetricsServer.start();
+  const sink = createMetricSink({
+    metricService: "influxdb",
+    configuration: { Url: `${server.url}/wrong/prefix`, Token: "t", Org: "gru", Bucket: "gru" },
+  }, FAST);
+  try {
+    sink.write(seq("wrongpath", Date.now(), 0, 4));
+    await sink.flush();
+    await new Promise((r) => setTimeout(r, 300));
+    const st = sink.stats();
+    assert.deepEqual(
+      { rejected: st.rejected, failedWrites: st.failedWrites, buffered: st.buffered },
+      { rejected: 4, failedWrites: 0, buffered: 0 },
+    );
+    assert.match(st.lastError ?? "", /HTTP 400/);
+  } finally {
+    await sink.close();
+    await server.destroy();
+  }
+});
+
+/** Names that would break a line if not escaped: delimiters, trailing backslashes, line breaks. */
+const NASTY: MetricPoint = {
+  measurement: "nasty m,1",
+  tags: {
+    "k,=\\": "v \\",
+    path: "C:\\dir",
+    "nl\n": "a\nb",
+    z: "\\\\x",
+    "b\\,c": "d\\ e",
+  },
+  fields: { "f\\": 1, "g=h i,j": 2 },
+  time: 0,
+};
+
+Deno.test("influx v1 sink: nasty names reach InfluxDB 1.6 in the same line, trailing backslashes as _", async () => {
+  const server = await InfluxServer.start();
+  const sink = v1Sink(server);
+  try {
+    const t = Date.now() - 60_000;
+    sink.write([{ ...NASTY, fields: { ...NASTY.fields, s: "ends in \\", q: '\\"' }, time: t }]);
+    await sink.flush();
+    assert.equal(sink.stats().written, 1);
+    assert.equal(sink.stats().rejected, 0);
+    const rows = await server.select("gru", "nasty m,1");
+    assert.deepEqual(rows, [{
+      time: t,
+      "b\\,c": "d\\ e",
+      f_: 1,
+      "g=h i,j": 2,
+      "k,=_": "v _",
+      "nl\\n": "a\\nb",
+      path: "C:\\dir",
+      q: '\\"',
+      s: "ends in \\",
+      z: "\\\\x",
+    }]);
+  } finally {
+    await sink.close();
+    await server.destroy();
+  }
+});
+
+Deno.test("influx v2 sink: nasty names reach VictoriaMetrics exactly, in the same line", async () => {
+  const server = await VictoriaMetricsServer.start();
+  const sink = v2Sink(server);
+  try {
+    const t = Date.now() - 60_000;
+    sink.write([{ ...NASTY, time: t }]);
+    await sink.flush();
+    assert.equal(sink.stats().written, 1);
+    assert.equal(sink.stats().rejected, 0);
+    const series = await eventually(
+      "nasty series",
+      () => server.export(`{__name__=~"nasty.*"}`),
+      (s) => s.length === 2,
+    );
+    const labels = {
+      "k,=\\": "v \\",
+      path: "C:\\dir",
+      "nl\\n": "a\\nb",
+      z: "\\\\x",
+      "b\\,c": "d\\ e",
+    };
+    const norm = series.map((s) => ({ ...s.metric, values: s.values, timestamps: s.timestamps }))
+      .sort((a, b) => a.values[0]! - b.values[0]!);
+    assert.deepEqual(norm, [
+      { __name__: "nasty m,1_f\\", ...labels, values: [1], timestamps: [t] },
+      { __name__: "nasty m,1_g=h i,j", ...labels, values: [2], timestamps: [t] },
+    ]);
+  } finally {
+    await sink.close();
+    await server.destroy();
+  }
+});

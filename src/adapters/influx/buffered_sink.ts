@@ -7,8 +7,12 @@
  *   counted in `stats().dropped` and logged at most once a minute.
  * - A timer flushes the queue (default every second) in batches of at most 1000 lines; a full
  *   batch is sent at once.
- * - While writes fail the points stay queued and the next attempt waits 250 ms, doubling up to
- *   10 s. A batch that was written is removed for good: nothing is ever sent twice
+ * - While writes fail (network errors, timeouts, HTTP 5xx and 429) the points stay queued and
+ *   the next attempt waits 250 ms, doubling up to 10 s.
+ * - A batch the database refuses for good (the writer throws a {@linkcode RejectedWriteError}:
+ *   HTTP 4xx other than 429, such as a malformed point, a missing database or bad credentials)
+ *   is dropped at once, counted in `stats().rejected` and logged (at most once a minute, with
+ *   the count since), and the queue moves on: one bad batch never blocks export. A batch that was written is removed for good: nothing is ever sent twice
  *   (the original's ever-growing batch, bug #23, cannot come back).
  * - `close` flushes within a bounded time (default 2 s), aborts what is still in flight and
  *   clears every timer.
@@ -24,9 +28,33 @@ import { getLogger } from "@logtape/logtape";
 import { Backoff } from "../../domain/backoff.ts";
 import { type Clock, systemClock } from "../../domain/clock.ts";
 import type { MetricPoint, MetricSink, MetricSinkStats } from "../../ports/metric_sink.ts";
-import { encodeLines } from "./line_protocol.ts";
+import { encodeLines, type LineDialect } from "./line_protocol.ts";
 
 const log = getLogger(["gru", "metrics"]);
+
+/**
+ * Thrown by a {@linkcode LineWriter} when the database refused a batch for good: retrying the
+ * same lines cannot succeed (HTTP 4xx other than 429).
+ */
+export class RejectedWriteError extends Error {
+  /** The HTTP status. */
+  readonly status: number;
+
+  /**
+   * @param status The HTTP status.
+   * @param message What the database said (short).
+   */
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = "RejectedWriteError";
+    this.status = status;
+  }
+}
+
+/** Whether an HTTP status means "this batch will never be accepted" (4xx but 429). */
+export function isRejection(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 429;
+}
 
 /**
  * Sends one batch of lines (joined by `\n`). Resolves when the database accepted it, rejects
@@ -38,6 +66,8 @@ export type LineWriter = (body: string, signal: AbortSignal) => Promise<void>;
 export interface BufferedSinkOptions {
   /** `kind` reported by the sink, e.g. `influxdb-v1`. */
   kind: string;
+  /** How names with backslashes are encoded for the server's parser (default `v2`). */
+  dialect?: LineDialect;
   /** Maximum points held (default 10 000). */
   maxBuffered?: number;
   /** Maximum lines per request (default 1000). */
@@ -62,6 +92,7 @@ export interface BufferedSinkOptions {
 export class BufferedSink implements MetricSink {
   readonly kind: string;
   readonly #writeLines: LineWriter;
+  readonly #dialect: LineDialect;
   readonly #clock: Clock;
   readonly #maxBuffered: number;
   readonly #maxBatch: number;
@@ -90,6 +121,9 @@ export class BufferedSink implements MetricSink {
   #written = 0;
   #dropped = 0;
   #failedWrites = 0;
+  #rejected = 0;
+  #rejectedUnlogged = 0;
+  #lastRejectLog = -Infinity;
   #lastError: string | undefined;
   #droppedUnlogged = 0;
   #lastDropLog = -Infinity;
@@ -102,6 +136,7 @@ export class BufferedSink implements MetricSink {
   constructor(writeLines: LineWriter, options: BufferedSinkOptions) {
     this.kind = options.kind;
     this.#writeLines = writeLines;
+    this.#dialect = options.dialect ?? "v2";
     this.#clock = options.clock ?? systemClock;
     this.#maxBuffered = Math.max(1, Math.floor(options.maxBuffered ?? 10_000));
     this.#maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 1000));
@@ -122,7 +157,7 @@ export class BufferedSink implements MetricSink {
 
   write(points: readonly MetricPoint[]): void {
     try {
-      const lines = encodeLines(points);
+      const lines = encodeLines(points, this.#dialect);
       if (lines.length === 0) return;
       if (this.#closed) {
         this.#drop(lines.length);
@@ -157,6 +192,7 @@ export class BufferedSink implements MetricSink {
       written: this.#written,
       dropped: this.#dropped,
       failedWrites: this.#failedWrites,
+      rejected: this.#rejected,
       lastError: this.#lastError,
     };
   }
@@ -205,6 +241,10 @@ export class BufferedSink implements MetricSink {
       try {
         await this.#writeLines(this.#inflight.join("\n"), this.#abort.signal);
       } catch (e) {
+        if (e instanceof RejectedWriteError && !this.#abort.signal.aborted) {
+          this.#rejectedBatch(e);
+          continue;
+        }
         this.#failed(e);
         return;
       }
@@ -216,6 +256,33 @@ export class BufferedSink implements MetricSink {
       this.#backoff.reset();
       this.#retryAt = 0;
       this.#lastError = undefined;
+    }
+  }
+
+  /** The database refused the in-flight batch for good: drop it, count it, log it. */
+  #rejectedBatch(e: RejectedWriteError): void {
+    const n = this.#inflight.length;
+    this.#inflight = [];
+    this.#rejected += n;
+    this.#rejectedUnlogged += n;
+    this.#lastError = e.message;
+    // the database answered: it is up, so no backoff
+    this.#backoff.reset();
+    this.#retryAt = 0;
+    const now = this.#clock.now();
+    if (now - this.#lastRejectLog >= this.#logIntervalMs) {
+      this.#lastRejectLog = now;
+      log.error(
+        "InfluxDB rejected a batch ({kind}, HTTP {status}): dropped {count} points ({total} in all), not retried: {error}",
+        {
+          kind: this.kind,
+          status: e.status,
+          count: this.#rejectedUnlogged,
+          total: this.#rejected,
+          error: e.message,
+        },
+      );
+      this.#rejectedUnlogged = 0;
     }
   }
 

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../domain/clock.ts";
 import type { MetricPoint } from "../../ports/metric_sink.ts";
-import { BufferedSink, type BufferedSinkOptions } from "./buffered_sink.ts";
+import {
+  BufferedSink,
+  type BufferedSinkOptions,
+  isRejection,
+  RejectedWriteError,
+} from "./buffered_sink.ts";
 
 /** Lets pending promise callbacks run. */
 async function settle(): Promise<void> {
@@ -23,6 +28,8 @@ function line(i: number): string {
 /** A writer that records accepted batches and fails while `failing` is set. */
 class FakeWriter {
   failing = false;
+  /** When set, batches holding this text are refused for good (HTTP 400). */
+  poison: string | undefined;
   calls = 0;
   batches: string[][] = [];
   /** When set, each call waits for `release()`. */
@@ -38,6 +45,9 @@ class FakeWriter {
       });
     }
     if (this.failing) throw new Error("down");
+    if (this.poison !== undefined && body.includes(this.poison)) {
+      throw new RejectedWriteError(400, "bad point");
+    }
     this.batches.push(body.split("\n"));
   };
 
@@ -73,8 +83,52 @@ Deno.test("buffered sink: flushes on the timer, in one batch", async () => {
     written: 3,
     dropped: 0,
     failedWrites: 0,
+    rejected: 0,
     lastError: undefined,
   });
+  await s.close();
+});
+
+Deno.test("isRejection() is true for 4xx but 429", () => {
+  for (const status of [400, 401, 403, 404, 413, 422]) assert.ok(isRejection(status), `${status}`);
+  for (const status of [200, 204, 429, 500, 502, 503]) assert.ok(!isRejection(status), `${status}`);
+});
+
+Deno.test("buffered sink: a rejected batch is dropped and counted, not retried; the rest goes on", async () => {
+  const clock = new FakeClock(0);
+  const w = new FakeWriter();
+  const s = sink(w, clock, { maxBatch: 2 });
+  w.poison = line(2);
+  s.write(points(0, 6));
+  await settle();
+  // batches [0,1] ok, [2,3] refused, [4,5] ok: all in one drain, no backoff
+  assert.equal(w.calls, 3);
+  assert.deepEqual(w.lines, [line(0), line(1), line(4), line(5)]);
+  const st = s.stats();
+  assert.equal(st.rejected, 2);
+  assert.equal(st.written, 4);
+  assert.equal(st.buffered, 0);
+  assert.equal(st.failedWrites, 0);
+  // nothing comes back later
+  clock.advance(60_000);
+  await settle();
+  assert.equal(w.calls, 3);
+  // a rejection while failing ends the backoff: the database answered
+  w.poison = undefined;
+  w.failing = true;
+  s.write(points(10, 11));
+  clock.advance(1000);
+  await settle();
+  assert.equal(s.stats().failedWrites, 1);
+  w.failing = false;
+  w.poison = line(10);
+  clock.advance(250);
+  await settle();
+  assert.equal(s.stats().rejected, 3);
+  s.write(points(20, 21));
+  clock.advance(1000);
+  await settle();
+  assert.deepEqual(w.lines.at(-1), line(20));
   await s.close();
 });
 
@@ -140,6 +194,7 @@ Deno.test("buffered sink: fails, backs off (250 ms doubling), recovers, never re
     written: 5,
     dropped: 0,
     failedWrites: 5,
+    rejected: 0,
     lastError: undefined,
   });
   // the backoff was reset: the next points go on the normal timer
@@ -192,6 +247,7 @@ Deno.test("buffered sink: overflow drops the oldest points and counts them", asy
     written: 5,
     dropped: 5,
     failedWrites: 1,
+    rejected: 0,
     lastError: undefined,
   });
   await s.close();
@@ -241,6 +297,7 @@ Deno.test("buffered sink: in-flight batch that succeeds is counted written, not 
     written: 6,
     dropped: 0,
     failedWrites: 0,
+    rejected: 0,
     lastError: undefined,
   });
   await s.close();

@@ -27,7 +27,7 @@ export class NoSink implements MetricSink {
     return Promise.resolve();
   }
   stats(): MetricSinkStats {
-    return { buffered: 0, written: 0, dropped: 0, failedWrites: 0 };
+    return { buffered: 0, written: 0, dropped: 0, failedWrites: 0, rejected: 0 };
   }
   close(): Promise<void> {
     return Promise.resolve();

@@ -9,7 +9,13 @@ Deno.test("createMetricSink: none → NoSink that counts nothing and never error
     assert.equal(s.kind, "none");
     s.write([{ measurement: "m", tags: {}, fields: { v: 1 }, time: 1 }]);
     await s.flush();
-    assert.deepEqual(s.stats(), { buffered: 0, written: 0, dropped: 0, failedWrites: 0 });
+    assert.deepEqual(s.stats(), {
+      buffered: 0,
+      written: 0,
+      dropped: 0,
+      failedWrites: 0,
+      rejected: 0,
+    });
     await s.close();
   }
 });

@@ -1,17 +1,22 @@
 /**
  * Metric sink for the InfluxDB 1.x HTTP API: `POST {Url}/write?db={DbName}&precision=ms`, with
- * basic auth from `Username`/`Password` when a user is configured. Any HTTP status >= 400 is a
- * failed write (the points stay buffered and the {@linkcode BufferedSink} backs off); for
- * client errors other than 429 the response body is logged, since retrying will not help until
- * the configuration or the database changes.
+ * basic auth from `Username`/`Password` when a user is configured. HTTP 5xx, 429 and network
+ * errors are failed writes (the points stay buffered and the {@linkcode BufferedSink} backs
+ * off); any other 4xx is a {@linkcode RejectedWriteError}: the batch is dropped, counted and
+ * logged with the start of the response body, since retrying it cannot help. (InfluxDB 1.x
+ * answers a batch with some bad points with 400 "partial write" after writing the good ones;
+ * the whole batch is counted as rejected.)
  *
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
-import { BufferedSink, type BufferedSinkOptions, type LineWriter } from "./buffered_sink.ts";
-
-const log = getLogger(["gru", "metrics"]);
+import {
+  BufferedSink,
+  type BufferedSinkOptions,
+  isRejection,
+  type LineWriter,
+  RejectedWriteError,
+} from "./buffered_sink.ts";
 
 /** Where and how to write. */
 export interface InfluxV1Options {
@@ -67,20 +72,18 @@ export function influxV1Writer(opts: InfluxV1Options): LineWriter {
     headers["authorization"] = `Basic ${btoa(String.fromCharCode(...raw))}`;
   }
   const timeoutMs = opts.timeoutMs ?? 5000;
-  let lastLoggedBody = "";
   return async (body, outer) => {
     const { signal, done } = requestSignal(outer, timeoutMs);
     try {
       const res = await fetch(url, { method: "POST", headers, body, signal });
       const text = await res.text();
       if (res.status >= 400) {
-        const detail = text.trim().slice(0, 500);
-        if (res.status < 500 && res.status !== 429 && detail !== lastLoggedBody) {
-          lastLoggedBody = detail;
-          log.error("InfluxDB rejected a write ({status}): {body}", {
-            status: res.status,
-            body: detail,
-          });
+        const detail = text.trim().slice(0, 300);
+        if (isRejection(res.status)) {
+          throw new RejectedWriteError(
+            res.status,
+            `InfluxDB refused the write: HTTP ${res.status} ${detail}`,
+          );
         }
         throw new Error(`InfluxDB write failed: HTTP ${res.status} ${detail}`);
       }
@@ -95,5 +98,9 @@ export function createInfluxV1Sink(
   opts: InfluxV1Options,
   sinkOptions: Omit<BufferedSinkOptions, "kind"> = {},
 ): BufferedSink {
-  return new BufferedSink(influxV1Writer(opts), { ...sinkOptions, kind: "influxdb-v1" });
+  return new BufferedSink(influxV1Writer(opts), {
+    ...sinkOptions,
+    kind: "influxdb-v1",
+    dialect: "v1",
+  });
 }

@@ -6,15 +6,22 @@
  * The client's own buffering and retrying are switched off (no flush timer, batch size above
  * ours, `maxRetries: 0`, a tiny retry buffer): each of our batches is handed over with
  * `writeRecords` and sent with `flush`, which rejects when the write fails, and our
- * {@linkcode BufferedSink} keeps the points and backs off. The client's console logger is
+ * {@linkcode BufferedSink} keeps the points and backs off, except when the server answered a 4xx
+ * other than 429: that batch is turned into a {@linkcode RejectedWriteError} and dropped. The client's console logger is
  * replaced by one that logs to `gru.metrics` at debug level (our sink logs failures itself).
  *
  * @module
  */
 
-import { InfluxDB, setLogger, type WriteApi } from "@influxdata/influxdb-client";
+import { HttpError, InfluxDB, setLogger, type WriteApi } from "@influxdata/influxdb-client";
 import { getLogger } from "@logtape/logtape";
-import { BufferedSink, type BufferedSinkOptions, type LineWriter } from "./buffered_sink.ts";
+import {
+  BufferedSink,
+  type BufferedSinkOptions,
+  isRejection,
+  type LineWriter,
+  RejectedWriteError,
+} from "./buffered_sink.ts";
 
 const log = getLogger(["gru", "metrics"]);
 
@@ -69,7 +76,18 @@ export function influxV2Writer(opts: InfluxV2Options, maxBatch = 1000): InfluxV2
     const run = chain.then(async () => {
       if (signal.aborted) throw signal.reason;
       api.writeRecords(body.split("\n"));
-      await api.flush();
+      try {
+        await api.flush();
+      } catch (e) {
+        if (e instanceof HttpError && isRejection(e.statusCode)) {
+          const detail = (e.body ?? e.message).trim().slice(0, 300);
+          throw new RejectedWriteError(
+            e.statusCode,
+            `InfluxDB refused the write: HTTP ${e.statusCode} ${detail}`,
+          );
+        }
+        throw e;
+      }
     });
     chain = run.catch(() => {});
     return run;

@@ -8,6 +8,10 @@
  * (temporary file + rename). Lease expiry is wall-clock based, so keys of a dead process expire
  * for everyone.
  *
+ * The file holds the cluster token, so it is private to its owner: the store file (including
+ * when a write replaces an existing file of wider mode), its temporary files and its lock file
+ * are all mode 0600.
+ *
  * @module
  */
 
@@ -71,6 +75,8 @@ export class MemoryKvStore implements KvStore {
   #state: State = emptyState();
   #file: string | undefined;
   #fileStamp = "";
+  /** Whether the lock and store files were set to 0600 (once per store). */
+  #lockModeSet = false;
   #clock: Clock;
   #leases = new Map<string, LocalLease>();
   #watchers = new Set<Watcher>();
@@ -302,7 +308,20 @@ export class MemoryKvStore implements KvStore {
       let lock: Deno.FsFile | undefined;
       try {
         if (this.#file) {
-          lock = await Deno.open(`${this.#file}.lock`, { create: true, write: true });
+          lock = await Deno.open(`${this.#file}.lock`, {
+            create: true,
+            write: true,
+            mode: FILE_MODE,
+          });
+          if (!this.#lockModeSet) {
+            // existing files keep their mode on open: narrow them once (a store file written
+            // before files were private, e.g. 0644, stops being world-readable at once)
+            await restrict(`${this.#file}.lock`);
+            await restrict(this.#file).catch((err) => {
+              if (!(err instanceof Deno.errors.NotFound)) throw err;
+            });
+            this.#lockModeSet = true;
+          }
           await lock.lock(true);
           await this.#reload(events);
         }
@@ -349,7 +368,11 @@ export class MemoryKvStore implements KvStore {
   async #persist(): Promise<void> {
     const file = this.#file!;
     const tmp = `${file}.tmp-${Deno.pid}`;
-    await Deno.writeTextFile(tmp, JSON.stringify(this.#state));
+    // a leftover temporary file would keep its mode: start from a fresh one
+    await Deno.remove(tmp).catch(() => {});
+    await Deno.writeTextFile(tmp, JSON.stringify(this.#state), { mode: FILE_MODE });
+    await restrict(tmp);
+    // the rename replaces the old file (whatever its mode) with this 0600 one
     await Deno.rename(tmp, file);
     const stat = await Deno.stat(file);
     this.#fileStamp = `${stat.mtime?.getTime()}:${stat.size}:${stat.ino}`;
@@ -368,6 +391,18 @@ export class MemoryKvStore implements KvStore {
         }
       }
     }
+  }
+}
+
+/** Mode of the store file, its temporary files and its lock file: owner read/write only. */
+const FILE_MODE = 0o600;
+
+/** Sets a file to {@link FILE_MODE} (the create mode is subject to the umask, an open file keeps its mode). */
+async function restrict(path: string): Promise<void> {
+  try {
+    await Deno.chmod(path, FILE_MODE);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotSupported)) throw err;
   }
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Dependency, LoopPhase, Telemetry } from "../../ports/telemetry.ts";
+import type { Dependency, GossipRejection, LoopPhase, Telemetry } from "../../ports/telemetry.ts";
 
 /** Label names to values of one series. */
 export type Labels = Readonly<Record<string, string>>;
@@ -255,6 +255,17 @@ export class MetricsRegistry {
 
 const PHASES: readonly LoopPhase[] = ["monitor", "analyze", "plan", "execute", "total"];
 const DEPENDENCIES: readonly Dependency[] = ["etcd", "docker", "metrics", "gossip"];
+const GOSSIP_REJECTIONS: readonly GossipRejection[] = [
+  "unknown_origin",
+  "unsigned",
+  "bad_signature",
+  "future_version",
+  "future_time",
+  "future_action",
+  "too_large",
+  "capacity",
+  "sender",
+];
 
 /**
  * The `Telemetry` port over a Prometheus registry. Pass it to the agent (its loop, executor,
@@ -278,6 +289,7 @@ export class PrometheusTelemetry implements Telemetry {
   readonly #rounds: Counter;
   readonly #exchanges: Counter;
   readonly #dependencyErrors: Counter;
+  readonly #gossipRejected: Counter;
 
   constructor() {
     const r = this.registry;
@@ -303,6 +315,11 @@ export class PrometheusTelemetry implements Telemetry {
       "gru_dependency_errors_total",
       "Failed calls to a dependency (etcd, docker, metrics, gossip).",
     );
+    this.#gossipRejected = r.counter(
+      "gru_gossip_rejected_total",
+      "Gossip entries dropped before merging (and messages refused, reason sender), by reason.",
+    );
+    for (const reason of GOSSIP_REJECTIONS) this.#gossipRejected.inc({ reason }, 0);
     for (const phase of PHASES) this.#phases.touch({ phase });
     for (const action of ["start", "stop"]) {
       for (const outcome of ["ok", "failed"]) this.#actions.inc({ action, outcome }, 0);
@@ -342,5 +359,9 @@ export class PrometheusTelemetry implements Telemetry {
 
   dependencyError(dependency: Dependency): void {
     this.#dependencyErrors.inc({ dependency });
+  }
+
+  gossipRejected(reason: GossipRejection, count = 1): void {
+    if (count > 0) this.#gossipRejected.inc({ reason }, count);
   }
 }

@@ -35,6 +35,7 @@ Deno.test("PrometheusTelemetry exposes every metric with HELP and TYPE before an
     gru_actions_total: "COUNTER",
     gru_gossip_rounds_total: "COUNTER",
     gru_gossip_exchanges_total: "COUNTER",
+    gru_gossip_rejected_total: "COUNTER",
     gru_dependency_errors_total: "COUNTER",
   });
   for (const f of families) assert.ok(f.help.length > 0, f.name);

@@ -5,6 +5,10 @@
  * or dead peer never stalls a round (docs/compat.md#d33). The merged view feeds the loop through the
  * `ClusterContext` it implements.
  *
+ * Every share this node publishes is signed with its key (signing.ts); every entry received is
+ * checked before it is merged (admission.ts) and every message's sender must be a live member
+ * (and the peer certificate's name, when the API knows it).
+ *
  * @module
  */
 
@@ -12,7 +16,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../../domain/clock.ts";
 import { repeat } from "../../domain/repeat.ts";
 import type { Prng } from "../../domain/random.ts";
-import { errorMessage, ValidationError } from "../../domain/errors.ts";
+import { errorMessage, UnauthorizedError, ValidationError } from "../../domain/errors.ts";
 import type { Membership } from "../membership.ts";
 import type { ClusterContext } from "./cluster_context.ts";
 import { GossipView } from "./view.ts";
@@ -20,7 +24,10 @@ import { pickFriends } from "./friends.ts";
 import { aggregateServices, type ClusterService } from "./aggregate.ts";
 import { gossipRequest, replyTo } from "./exchange.ts";
 import type { GossipMessage, LedgerAction, LocalShare, NodeShare } from "./types.ts";
-import type { Telemetry } from "../../ports/telemetry.ts";
+import type { GossipRejection, Telemetry } from "../../ports/telemetry.ts";
+import { canonicalShare, isPublicKey, type ShareSigner, ShareVerifier } from "./signing.ts";
+import { admit } from "./admission.ts";
+import { GOSSIP_LIMITS } from "./types.ts";
 
 const log = getLogger(["gru", "agent", "gossip"]);
 
@@ -50,8 +57,17 @@ export interface GossiperOptions {
   registered: () => boolean;
   /** This node's share when the loop has not published one lately (loop inactive). */
   fallbackShare: () => LocalShare;
+  /** Signs this node's shares (its key pair from the identity file). */
+  signer: ShareSigner;
+  /** How far ahead of this node's clock a received version or action time may be, ms. @default 30000 */
+  maxSkewMs?: number;
+  /** Other origins (and tombstones) the view holds at most. @default 1024 */
+  maxOrigins?: number;
   telemetry?: Telemetry | undefined;
 }
+
+/** Default allowed clock skew for received versions and action times, ms. */
+export const DEFAULT_MAX_SKEW_MS = 30_000;
 
 /** Counters for /metrics and tests. */
 export interface GossipStats {
@@ -62,6 +78,8 @@ export interface GossipStats {
   /** Friends reached / asked in the last round. */
   lastReached: number;
   lastAsked: number;
+  /** Entries (and messages, `sender`) dropped, by reason. */
+  rejected: Partial<Record<GossipRejection, number>>;
 }
 
 /** The gossip participant of one agent. */
@@ -74,7 +92,9 @@ export class Gossiper implements ClusterContext {
     received: 0,
     lastReached: 0,
     lastAsked: 0,
+    rejected: {},
   };
+  readonly verifier: ShareVerifier;
   #options: GossiperOptions;
   #ledger: LedgerAction[] = [];
   #lastPublish = 0;
@@ -84,12 +104,17 @@ export class Gossiper implements ClusterContext {
   #lastLocal: LocalShare | undefined;
   #inRound = false;
   #again = false;
+  /** The signature of the last published share, in flight. */
+  #signing: Promise<void> = Promise.resolve();
+  #tooLargeWarned = false;
 
   constructor(options: GossiperOptions) {
     this.#options = options;
+    const maxOrigins = options.maxOrigins ?? 1024;
     // Dead nodes leave with their etcd lease (membership); the age limit is a backstop for
     // entries that stop being refreshed while etcd cannot be read.
-    this.view = new GossipView({ self: options.self, maxAgeMs: 60_000 });
+    this.view = new GossipView({ self: options.self, maxAgeMs: 60_000, maxOrigins });
+    this.verifier = new ShareVerifier(options.cluster, { maxOrigins: maxOrigins + 1 });
   }
 
   /** Starts the rounds. */
@@ -107,13 +132,65 @@ export class Gossiper implements ClusterContext {
     this.#lastLocal = structuredClone(local);
     this.#ledger = this.#ledger.filter((a) => now - a.time < 120_000);
     this.#lastPublish = now;
-    return this.view.publish({
+    const share = this.view.publish({
       time: now,
       active: local.active,
       services: local.services,
       resources: local.resources,
       actions: [...this.#ledger],
     });
+    const previous = this.#signing;
+    if (!this.#tooLargeWarned && canonicalShare(share).length > GOSSIP_LIMITS.maxEntryBytes) {
+      this.#tooLargeWarned = true;
+      log.warn("This node's gossip share is over {max} bytes: peers will drop it", {
+        max: GOSSIP_LIMITS.maxEntryBytes,
+      });
+    }
+    this.#signing = this.#options.signer.sign(share).then(async (sig) => {
+      await previous;
+      this.view.attachSignature(share.version, sig);
+    }).catch((err) => {
+      log.error("Cannot sign this node's gossip share: {error}", { error: errorMessage(err) });
+    });
+    return share;
+  }
+
+  /** Resolves once this node's latest share carries its signature. */
+  signed(): Promise<void> {
+    return this.#signing;
+  }
+
+  #publicKeyOf(origin: string): string | undefined {
+    if (origin === this.#options.self) return this.#options.signer.publicKey;
+    const key = this.#options.membership.nodes.get(origin)?.config.publicKey;
+    return isPublicKey(key) ? key : undefined;
+  }
+
+  #reject(reason: GossipRejection, count = 1): void {
+    if (count <= 0) return;
+    this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + count;
+    this.#options.telemetry?.gossipRejected(reason, count);
+  }
+
+  /** Checks received entries (keys, signatures, skew, size) and merges those that pass. */
+  async #admitAndMerge(entries: readonly NodeShare[], from: string): Promise<void> {
+    const now = this.#options.clock.now();
+    const { accepted, rejected, samples } = await admit(this.view, entries, now, {
+      verifier: this.verifier,
+      publicKeyOf: (origin) => this.#publicKeyOf(origin),
+      maxSkewMs: this.#options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS,
+      maxEntryBytes: GOSSIP_LIMITS.maxEntryBytes,
+    });
+    for (const [reason, n] of Object.entries(rejected)) this.#reject(reason as GossipRejection, n);
+    if (samples.length > 0) {
+      log.debug("Dropped gossip entries from {from}: {samples}", {
+        from,
+        samples: samples.map((s) => `${JSON.stringify(s.origin.slice(0, 64))} (${s.reason})`)
+          .join(", "),
+      });
+    }
+    const { refused } = this.view.merge(accepted, this.#options.clock.now());
+    this.#reject("capacity", refused);
   }
 
   /** Publishes this node's share (called by the loop) and returns the cluster view. */
@@ -170,18 +247,58 @@ export class Gossiper implements ClusterContext {
 
   #live(): ReadonlySet<string> | undefined {
     const m = this.#options.membership;
-    return m.healthy ? new Set(m.nodes.keys()) : undefined;
+    if (!m.healthy) return undefined;
+    const live = new Set(m.nodes.keys());
+    this.verifier.prune(live);
+    return live;
   }
 
-  /** Handles a peer's push: merges its entries and replies with ours (push-pull). */
-  receive(message: GossipMessage): GossipMessage {
+  /**
+   * Checks who sent a gossip message: a live member of the cluster other than this node, and
+   * the name of the peer's client certificate when the API knows it (mutual TLS).
+   *
+   * @param message The parsed message.
+   * @param peerName The verified client-certificate name of the caller, if any.
+   * @throws {UnauthorizedError} when the sender is not a live member or not the certificate's
+   *   name; counted as `sender`.
+   */
+  checkSender(message: GossipMessage, peerName?: string): void {
+    const from = message.from;
+    const shown = JSON.stringify(from.length > 64 ? `${from.slice(0, 64)}…` : from);
+    if (peerName !== undefined && peerName !== from) {
+      this.#reject("sender");
+      throw new UnauthorizedError(
+        `POST /gru/v1/gossip: $.from is ${shown} but the client certificate is for ` +
+          `${JSON.stringify(peerName.slice(0, 64))}`,
+      );
+    }
+    if (from === this.#options.self || !this.#options.membership.nodes.has(from)) {
+      this.#reject("sender");
+      throw new UnauthorizedError(
+        `POST /gru/v1/gossip: $.from ${shown} is not a live member of cluster ` +
+          `"${this.#options.cluster}"`,
+      );
+    }
+  }
+
+  /**
+   * Handles a peer's push: checks the sender, replies with the entries it lacks, and merges the
+   * entries that pass admission (push-pull).
+   *
+   * @param message The parsed message.
+   * @param peerName The verified client-certificate name of the caller, if any.
+   * @throws {ValidationError} for another cluster's message.
+   * @throws {UnauthorizedError} when the sender is not a live member (see `checkSender`).
+   */
+  async receive(message: GossipMessage, peerName?: string): Promise<GossipMessage> {
     if (message.cluster !== this.#options.cluster) {
       throw new ValidationError(
         `Gossip for cluster "${message.cluster}" reached a node of cluster "${this.#options.cluster}"`,
       );
     }
+    this.checkSender(message, peerName);
     this.stats.received++;
-    const now = this.#options.clock.now();
+    await this.#signing;
     // Reply from what we held before the merge: with a digest (delta request), exactly the
     // entries newer than the sender's; without one, those newer than what it sent.
     let reply: GossipMessage;
@@ -195,7 +312,7 @@ export class Gossiper implements ClusterContext {
         entries: this.view.entries().filter((e) => (sent.get(e.origin) ?? -1) < e.version),
       };
     }
-    this.view.merge(message.entries, now);
+    await this.#admitAndMerge(message.entries, message.from);
     return reply;
   }
 
@@ -223,6 +340,7 @@ export class Gossiper implements ClusterContext {
     if (now - this.#lastPublish > 2 * settings.intervalMs) {
       this.#publish(this.#options.fallbackShare(), now);
     }
+    await this.#signing;
     const peers = [...this.#options.membership.nodes.values()].filter((n) =>
       n.config.name !== this.#options.self
     );
@@ -249,7 +367,10 @@ export class Gossiper implements ClusterContext {
     const results = await Promise.allSettled(names.map(async (name) => {
       const peer = byName.get(name)!;
       const reply = await this.#options.transport(peer.config.address, message, timeout);
-      this.view.merge(reply.entries, this.#options.clock.now());
+      if (reply.cluster !== this.#options.cluster) {
+        throw new ValidationError(`Gossip reply from ${name} is for another cluster`);
+      }
+      await this.#admitAndMerge(reply.entries, name);
     }));
     let reached = 0;
     results.forEach((r, i) => {

@@ -6,7 +6,34 @@ import { ClusterStore } from "../../cluster/cluster_store.ts";
 import { FakeClock } from "../../domain/clock.ts";
 import { seededPrng } from "../../domain/random.ts";
 import type { LocalShare } from "./types.ts";
-import type { GossipMessage } from "./types.ts";
+import type { GossipMessage, NodeShare } from "./types.ts";
+import { generateSigningKey, ShareSigner, type SigningKeyPair } from "./signing.ts";
+import { PrometheusTelemetry } from "../../adapters/prometheus/prometheus_telemetry.ts";
+
+const KEYS: Record<string, SigningKeyPair> = {
+  n1: await generateSigningKey(),
+  n2: await generateSigningKey(),
+  n3: await generateSigningKey(),
+};
+
+/** `share` signed by `signer` (a real peer's share; a forgery when the key is not the origin's). */
+async function signed(entry: NodeShare, key: SigningKeyPair, cluster = "c"): Promise<NodeShare> {
+  const signer = await ShareSigner.create(cluster, key);
+  return { ...entry, sig: await signer.sign(entry) };
+}
+
+function entryOf(origin: string, version: number, extra: Partial<NodeShare> = {}): NodeShare {
+  return {
+    origin,
+    version,
+    time: 0,
+    active: true,
+    services: { web: { running: 2, pending: 0, cpu_avg: 0.8, analytics: {}, cpuNumber: 1 } },
+    resources: { totalCpus: 2, freeCpus: 0, totalMemory: 1, freeMemory: 1 },
+    actions: [],
+    ...extra,
+  };
+}
 
 const share: LocalShare = {
   active: true,
@@ -15,12 +42,20 @@ const share: LocalShare = {
 };
 
 async function setup(transport: GossipTransport, registered = true) {
+  const telemetry = new PrometheusTelemetry();
   const store = new ClusterStore(await MemoryKvStore.open());
   await store.createCluster("c", { uuid: "u", token: "t" });
   const lease = await store.kv.grantLease(30);
   for (const name of ["n1", "n2", "n3"]) {
     await store.registerNode("c", {
-      config: { uuid: name, name, address: `http://${name}`, cluster: "c", remote: "" },
+      config: {
+        uuid: name,
+        name,
+        address: `http://${name}`,
+        cluster: "c",
+        remote: "",
+        publicKey: KEYS[name]!.publicKey,
+      },
       constraints: { cpuMin: 0, cpuMax: 0, baseServices: [] },
       resources: { totalCpus: 2, totalMemory: 1 },
       active: true,
@@ -44,9 +79,13 @@ async function setup(transport: GossipTransport, registered = true) {
     settings: () => ({ intervalMs: 1000, maxFriends: 2 }),
     registered: () => registered,
     fallbackShare: () => share,
+    signer: await ShareSigner.create("c", KEYS.n1!),
+    telemetry,
   });
   return {
     g,
+    telemetry,
+    clock,
     close: async () => {
       await membership.stop();
       await lease.revoke();
@@ -56,23 +95,15 @@ async function setup(transport: GossipTransport, registered = true) {
 }
 
 Deno.test("Gossiper merges its friends' replies and reports them in the cluster view", async () => {
-  const peer = (from: string): GossipMessage => ({
+  const peer = async (from: string): Promise<GossipMessage> => ({
     cluster: "c",
     from,
-    entries: [{
-      origin: from,
-      version: 1,
-      time: 0,
-      active: true,
-      services: { web: { running: 2, pending: 0, cpu_avg: 0.8, analytics: {}, cpuNumber: 1 } },
-      resources: { totalCpus: 2, freeCpus: 0, totalMemory: 1, freeMemory: 1 },
-      actions: [],
-    }],
+    entries: [await signed(entryOf(from, 1), KEYS[from]!)],
   });
   const asked: string[] = [];
   const { g, close } = await setup((address) => {
     asked.push(address);
-    return Promise.resolve(peer(address.slice("http://".length)));
+    return peer(address.slice("http://".length));
   });
   try {
     await g.round();
@@ -109,12 +140,131 @@ Deno.test("Gossiper refuses another cluster's message and replies with what the 
   const { g, close } = await setup(() => Promise.reject(new Error("x")));
   try {
     g.update(share, 1_000_000);
-    assert.throws(() => g.receive({ cluster: "other", from: "x", entries: [] }), /cluster "other"/);
+    await assert.rejects(
+      () => g.receive({ cluster: "other", from: "x", entries: [] }),
+      /cluster "other"/,
+    );
+    await g.signed();
     const mine = g.view.get("n1")!;
-    const reply = g.receive({ cluster: "c", from: "n2", entries: [mine] });
+    assert.match(mine.sig ?? "", /^[A-Za-z0-9_-]{86}$/);
+    const reply = await g.receive({ cluster: "c", from: "n2", entries: [mine] });
     assert.deepEqual(reply.entries, []);
-    const fresh = g.receive({ cluster: "c", from: "n2", entries: [] });
+    const fresh = await g.receive({ cluster: "c", from: "n2", entries: [] });
     assert.deepEqual(fresh.entries.map((e) => e.origin), ["n1"]);
+    assert.equal(fresh.entries[0]?.sig, mine.sig);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("Gossiper refuses a sender that is not a live member or not its certificate's name", async () => {
+  const { g, telemetry, close } = await setup(() => Promise.reject(new Error("x")));
+  try {
+    await assert.rejects(
+      () => g.receive({ cluster: "c", from: "intruder", entries: [] }),
+      /\$\.from "intruder" is not a live member of cluster "c"/,
+    );
+    await assert.rejects(
+      () => g.receive({ cluster: "c", from: "n1", entries: [] }),
+      /not a live member/,
+    );
+    await assert.rejects(
+      () => g.receive({ cluster: "c", from: "n2", entries: [] }, "n3"),
+      /\$\.from is "n2" but the client certificate is for "n3"/,
+    );
+    await g.receive({ cluster: "c", from: "n2", entries: [] }, "n2");
+    assert.equal(g.stats.rejected.sender, 3);
+    assert.match(telemetry.render(), /gru_gossip_rejected_total\{reason="sender"\} 3/);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("Gossiper drops forged, unsigned, future and unknown entries and counts each", async () => {
+  const { g, telemetry, clock, close } = await setup(() => Promise.reject(new Error("x")));
+  try {
+    const now = clock.now();
+    const attacker = KEYS.n2!;
+    const forged = await signed(entryOf("n3", now), attacker); // n3's entry, n2's key
+    const unsigned = entryOf("n3", now);
+    const tampered = { ...(await signed(entryOf("n3", now), KEYS.n3!)), active: false };
+    const maxVersion = await signed(entryOf("n3", Number.MAX_SAFE_INTEGER), KEYS.n3!);
+    const futureAction = await signed(
+      entryOf("n3", now, {
+        actions: [{ service: "web", action: "start", time: now + 3_600_000, reason: "x" }],
+      }),
+      KEYS.n3!,
+    );
+    const futureTime = await signed(entryOf("n3", now, { time: now + 3_600_000 }), KEYS.n3!);
+    const stranger = await signed(entryOf("ghost", now), attacker);
+    const otherCluster = await signed(entryOf("n3", now), KEYS.n3!, "other");
+    const huge = await signed(
+      entryOf("n3", now, {
+        services: Object.fromEntries(
+          Array.from({ length: 900 }, (_, i) => [
+            `svc-${i}-${"x".repeat(40)}`,
+            { running: 1, pending: 0, analytics: {}, cpuNumber: 1 },
+          ]),
+        ),
+      }),
+      KEYS.n3!,
+    );
+    await g.receive({
+      cluster: "c",
+      from: "n2",
+      entries: [
+        forged,
+        unsigned,
+        tampered,
+        maxVersion,
+        futureAction,
+        futureTime,
+        stranger,
+        otherCluster,
+        huge,
+      ],
+    });
+    assert.equal(g.view.get("n3"), undefined);
+    assert.equal(g.view.get("ghost"), undefined);
+    assert.deepEqual(g.stats.rejected, {
+      bad_signature: 3,
+      unsigned: 1,
+      future_version: 1,
+      future_action: 1,
+      future_time: 1,
+      unknown_origin: 1,
+      too_large: 1,
+    });
+    const metrics = telemetry.render();
+    assert.match(metrics, /gru_gossip_rejected_total\{reason="bad_signature"\} 3/);
+    assert.match(metrics, /gru_gossip_rejected_total\{reason="future_version"\} 1/);
+
+    // The genuine entry passes, within the allowed skew too.
+    const genuine = await signed(entryOf("n3", now + 10_000), KEYS.n3!);
+    await g.receive({ cluster: "c", from: "n2", entries: [genuine] });
+    assert.equal(g.view.get("n3")?.version, now + 10_000);
+
+    // A forged share of this node itself is not taken as a previous life: the version floor
+    // stays, so the next publish does not jump to the attacker's version.
+    const selfForged = await signed(entryOf("n1", now + 20_000), attacker);
+    await g.receive({ cluster: "c", from: "n2", entries: [selfForged] });
+    assert.equal(g.update(share, now).web !== undefined, true);
+    assert.ok(g.view.get("n1")!.version < now + 20_000);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("Gossiper verifies an entry once, however often it arrives", async () => {
+  const { g, clock, close } = await setup(() => Promise.reject(new Error("x")));
+  try {
+    const entry = await signed(entryOf("n3", clock.now()), KEYS.n3!);
+    await Promise.all(
+      [1, 2, 3].map(() => g.receive({ cluster: "c", from: "n2", entries: [entry] })),
+    );
+    for (let i = 0; i < 10; i++) await g.receive({ cluster: "c", from: "n2", entries: [entry] });
+    assert.equal(g.view.get("n3")?.sig, entry.sig);
+    assert.equal(g.verifier.checks, 1);
   } finally {
     await close();
   }

@@ -24,6 +24,8 @@ export const GOSSIP_LIMITS = {
   maxAnalytics: 1000,
   /** Ledger actions per entry. */
   maxActions: 1000,
+  /** Bytes of one entry's canonical JSON (see signing.ts): a larger entry is dropped. */
+  maxEntryBytes: 64 * 1024,
 } as const;
 
 const NAME = `a string of 1 to ${GOSSIP_LIMITS.maxString} characters`;
@@ -139,12 +141,20 @@ const nodeShareSchema = z.strictObject({
   resources: capacitySchema,
   /** The origin's recent scaling actions. */
   actions: boundedArray(ledgerActionSchema, GOSSIP_LIMITS.maxActions, "actions"),
+  /**
+   * The origin's Ed25519 signature of this share (base64url, 86 characters; see signing.ts).
+   * Absent only on a share not yet signed, or from an agent older than signed gossip:
+   * receivers drop unsigned entries.
+   */
+  sig: z.string({ error: "expected a base64url signature" })
+    .regex(/^[A-Za-z0-9_-]{86}$/, { error: "expected a base64url signature (86 characters)" })
+    .optional(),
 }, { error: "expected an object" });
 
 /** Everything one node shares, versioned. */
 export type NodeShare = z.infer<typeof nodeShareSchema>;
 
-/** What this node publishes each loop: its share without the version and the ledger. */
+/** What this node publishes each loop: its share without the version, the ledger and the signature. */
 export type LocalShare = Pick<NodeShare, "active" | "services" | "resources">;
 
 const gossipMessageSchema = z.strictObject({

@@ -22,6 +22,10 @@
  * - **No resurrection.** A dropped entry leaves a tombstone (origin and version) for another
  *   `maxAgeMs`: peers still holding the same or an older version cannot gossip it back. A newer
  *   version (the origin is alive after all) is accepted at once.
+ * - **Bounded.** At most `maxOrigins` other origins are held, and as many tombstones: a new
+ *   origin beyond that is refused (counted in `merge`'s `refused`), the oldest tombstone goes.
+ *   Receivers admit only entries of live, keyed members (see admission.ts), so the cap is a
+ *   backstop.
  * - **Nothing is filtered by service.** Services this node does not know are kept (the original
  *   dropped them on merge); consumers ignore what they do not configure.
  *
@@ -38,6 +42,8 @@ export interface GossipViewOptions {
   self: string;
   /** How long an entry lives without being replaced by a newer version, ms (> 0). */
   maxAgeMs: number;
+  /** Other origins held at most, and tombstones at most. @default 1024 */
+  maxOrigins?: number;
 }
 
 /** How far (ms) a version of self seen in gossip may be ahead of this node's clock. */
@@ -52,6 +58,7 @@ interface Held {
 export class GossipView {
   readonly #self: string;
   readonly #maxAgeMs: number;
+  readonly #maxOrigins: number;
   #own: Held | undefined;
   /** The version the next publish must exceed. */
   #floor = 0;
@@ -66,6 +73,8 @@ export class GossipView {
     if (!(options.maxAgeMs > 0)) throw new RangeError("maxAgeMs must be > 0");
     this.#self = options.self;
     this.#maxAgeMs = options.maxAgeMs;
+    this.#maxOrigins = options.maxOrigins ?? 1024;
+    if (!(this.#maxOrigins >= 1)) throw new RangeError("maxOrigins must be >= 1");
   }
 
   /** This node's name. */
@@ -77,14 +86,42 @@ export class GossipView {
    * Publishes this node's share under a new version.
    *
    * @param local The share without origin and version; `time` is this node's clock, ms.
-   * @returns The stored share: origin = self, version = max(previous + 1, `time`).
+   * @returns The stored share: origin = self, version = max(previous + 1, `time`), unsigned
+   *   (see `attachSignature`).
    */
   publish(local: Omit<NodeShare, "origin" | "version">): NodeShare {
     const version = Math.max(this.#floor + 1, Math.floor(local.time));
     this.#floor = version;
-    const share: NodeShare = { ...local, origin: this.#self, version };
+    const { sig: _sig, ...unsigned } = local;
+    const share: NodeShare = { ...unsigned, origin: this.#self, version };
     this.#own = { share, receivedAt: local.time };
     return share;
+  }
+
+  /**
+   * Attaches this node's signature to its published share, if that share is still `version`
+   * (a newer publish makes the signature moot).
+   *
+   * @returns Whether it was attached.
+   */
+  attachSignature(version: number, sig: string): boolean {
+    const own = this.#own;
+    if (own === undefined || own.share.version !== version) return false;
+    this.#own = { share: { ...own.share, sig }, receivedAt: own.receivedAt };
+    return true;
+  }
+
+  /**
+   * Whether `merge` would take `entry` now: a newer version than held and than any live
+   * tombstone (for self: above the version floor). Lets a receiver skip checking the
+   * signature of entries it would ignore anyway.
+   */
+  wouldAccept(entry: Pick<NodeShare, "origin" | "version">, now: number): boolean {
+    if (entry.origin === this.#self) return entry.version > this.#floor;
+    const tomb = this.#tombstones.get(entry.origin);
+    if (tomb !== undefined && entry.version <= tomb.version && now <= tomb.until) return false;
+    const held = this.#others.get(entry.origin);
+    return held === undefined || entry.version > held.share.version;
   }
 
   /**
@@ -93,10 +130,12 @@ export class GossipView {
    *
    * @param entries Shares received from a peer (already validated).
    * @param now This node's clock, ms; becomes the accepted entries' receive time.
-   * @returns The origins whose entry was added or replaced, each once, in input order.
+   * @returns The origins whose entry was added or replaced, each once, in input order, and how
+   *   many entries of new origins were refused because `maxOrigins` are held already.
    */
-  merge(entries: readonly NodeShare[], now: number): { updated: string[] } {
+  merge(entries: readonly NodeShare[], now: number): { updated: string[]; refused: number } {
     const updated = new Set<string>();
+    let refused = 0;
     for (const entry of entries) {
       if (entry.origin === this.#self) {
         // A previous life's version; one absurdly far ahead is corrupt and would push this
@@ -113,10 +152,14 @@ export class GossipView {
       }
       const held = this.#others.get(entry.origin);
       if (held !== undefined && entry.version <= held.share.version) continue;
+      if (held === undefined && this.#others.size >= this.#maxOrigins) {
+        refused++;
+        continue;
+      }
       this.#others.set(entry.origin, { share: entry, receivedAt: now });
       updated.add(entry.origin);
     }
-    return { updated: [...updated] };
+    return { updated: [...updated], refused };
   }
 
   /**
@@ -133,12 +176,18 @@ export class GossipView {
       const gone = live !== undefined && !live.has(origin);
       if (gone || now - held.receivedAt > this.#maxAgeMs) {
         this.#others.delete(origin);
+        this.#tombstones.delete(origin);
         this.#tombstones.set(origin, { version: held.share.version, until: now + this.#maxAgeMs });
         removed.push(origin);
       }
     }
     for (const [origin, tomb] of this.#tombstones) {
       if (now > tomb.until) this.#tombstones.delete(origin);
+    }
+    // Oldest first (insertion order): the cap drops the tombstones closest to expiry.
+    for (const origin of this.#tombstones.keys()) {
+      if (this.#tombstones.size <= this.#maxOrigins) break;
+      this.#tombstones.delete(origin);
     }
     return removed;
   }
@@ -203,6 +252,11 @@ export class GossipView {
     const out: string[] = this.#own === undefined ? [] : [this.#self];
     for (const origin of this.#others.keys()) out.push(origin);
     return out;
+  }
+
+  /** How many tombstones are held. */
+  get tombstones(): number {
+    return this.#tombstones.size;
   }
 
   /** How many origins are held (this node's included once published). */

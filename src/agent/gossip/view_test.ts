@@ -173,3 +173,37 @@ Deno.test("constructor rejects a non-positive maxAgeMs", () => {
     assert.throws(() => new GossipView({ self: "me", maxAgeMs }), RangeError);
   }
 });
+
+Deno.test("the view holds at most maxOrigins other origins and as many tombstones", () => {
+  const view = new GossipView({ self: "me", maxAgeMs: 1000, maxOrigins: 3 });
+  const many = Array.from({ length: 10 }, (_, i) => ({ ...local(0), origin: `o${i}`, version: 1 }));
+  const { updated, refused } = view.merge(many, 0);
+  assert.deepEqual(updated, ["o0", "o1", "o2"]);
+  assert.equal(refused, 7);
+  // Known origins still update when full.
+  assert.deepEqual(view.merge([{ ...local(0), origin: "o1", version: 2 }], 0).updated, ["o1"]);
+  view.expire(10, new Set(["me"]));
+  assert.equal(view.size, 0);
+  assert.equal(view.tombstones, 3);
+  view.merge(many.slice(3, 6).map((e) => ({ ...e, version: 5 })), 20);
+  view.expire(30, new Set(["me"]));
+  assert.equal(view.tombstones, 3, "capped: the oldest tombstones went");
+});
+
+Deno.test("attachSignature signs only the current share; wouldAccept mirrors merge", () => {
+  const view = new GossipView({ self: "me", maxAgeMs: 1000 });
+  const first = view.publish(local(100));
+  const second = view.publish(local(200));
+  assert.equal(view.attachSignature(first.version, "old"), false);
+  assert.equal(view.attachSignature(second.version, "sig"), true);
+  assert.equal(view.get("me")?.sig, "sig");
+  assert.equal(view.publish({ ...local(300), sig: "stale" }).sig, undefined);
+  assert.equal(view.wouldAccept({ origin: "me", version: 300 }, 0), false);
+  assert.equal(view.wouldAccept({ origin: "me", version: 301 }, 0), true);
+  view.merge([{ ...local(0), origin: "a", version: 7 }], 0);
+  assert.equal(view.wouldAccept({ origin: "a", version: 7 }, 0), false);
+  assert.equal(view.wouldAccept({ origin: "a", version: 8 }, 0), true);
+  view.expire(10, new Set(["me"]));
+  assert.equal(view.wouldAccept({ origin: "a", version: 7 }, 10), false, "tombstoned");
+  assert.equal(view.wouldAccept({ origin: "a", version: 8 }, 10), true);
+});

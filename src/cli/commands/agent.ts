@@ -18,6 +18,8 @@ import {
 } from "../context.ts";
 import { newUuidHex } from "../../domain/random.ts";
 import { assertName } from "../../cluster/cluster_store.ts";
+import { tlsPathsOf } from "../tls_options.ts";
+import { generateSigningKey } from "../../agent/gossip/signing.ts";
 
 /** Parses a TCP port or throws a usage error naming it. */
 export function parsePort(text: string): number {
@@ -80,13 +82,17 @@ export function runOptionsFrom(
     dryRun: flags.dryRun ?? false,
     activate: flags.active ?? false,
     labels,
+    tls: identity.tls,
   };
 }
 
 /** The `agent` command. */
 export function agentCommand(deps: CliDeps) {
   const cmd = new Command("agent")
-    .description("run the Gru agent of this node (after gru join, or with --cluster and --name)")
+    .description(
+      "run the Gru agent of this node (after gru join, or with --cluster and --name); TLS: " +
+        "the global --tls-ca, --tls-cert, --tls-key",
+    )
     .addOption(
       new Option("--state <file>", "identity file").env("GRU_STATE").default(DEFAULT_STATE_FILE),
     )
@@ -120,6 +126,7 @@ export function agentCommand(deps: CliDeps) {
       const address = opts.address ?? saved?.address ?? deps.detectHostIp();
       if (!address) throw new ExitError("Cannot find this host's IP: pass --address <ip>", 2);
       const same = saved?.cluster === cluster && saved?.name === name;
+      const savedKey = same ? saved!.signingKey : undefined;
       const identity: NodeIdentity = {
         cluster,
         name,
@@ -127,8 +134,12 @@ export function agentCommand(deps: CliDeps) {
         address,
         port: parsePort(opts.port ?? String(saved?.port ?? 5000)),
         etcd: saved?.etcd,
+        // TLS: the global --tls-* flags (GRU_TLS_*), else the files given at join time.
+        tls: tlsPathsOf(c) ?? (same ? saved?.tls : undefined),
+        // A node joined before signed gossip gets its key now (saved with the identity).
+        signingKey: savedKey ?? await generateSigningKey(),
       };
-      if (!same) {
+      if (!same || savedKey === undefined) {
         await deps.writeIdentity(opts.state, identity).catch(() => {/* read-only is fine */});
       }
       const code = await deps.runAgent(runOptionsFrom(identity, storeOptionsOf(c), opts));

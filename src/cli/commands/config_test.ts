@@ -54,6 +54,7 @@ function harness(kv?: KvStore): Harness {
       },
       configureLogging: () => Promise.resolve(),
       runAgent: notUsed,
+      tls: notUsed,
       readIdentity: notUsed,
       writeIdentity: notUsed,
       detectHostIp: notUsed,

@@ -20,6 +20,8 @@ import { randomNodeName } from "../../domain/names.ts";
 import { assertName } from "../../cluster/cluster_store.ts";
 import { ConflictError } from "../../domain/errors.ts";
 import { agentOptions, parsePort, type RunFlags, runOptionsFrom } from "./agent.ts";
+import { tlsPathsOf } from "../tls_options.ts";
+import { generateSigningKey } from "../../agent/gossip/signing.ts";
 
 /** The `join` command. */
 export function joinCommand(deps: CliDeps) {
@@ -50,6 +52,8 @@ export function joinCommand(deps: CliDeps) {
     };
     assertName("cluster", cluster);
     const storeOpts = storeOptionsOf(c);
+    const tls = tlsPathsOf(c);
+    const scheme = tls?.cert ? "https" : "http";
     const port = parsePort(opts.port);
     const address = opts.address ?? deps.detectHostIp();
     if (!address) {
@@ -76,15 +80,17 @@ export function joinCommand(deps: CliDeps) {
           name = randomNodeName(Math.random, i >= 4);
         }
       }
+      const same = previous?.cluster === cluster && previous.name === name;
       identity = {
         cluster,
         name,
-        uuid: previous?.cluster === cluster && previous.name === name
-          ? previous.uuid
-          : newUuidHex(),
+        uuid: same ? previous.uuid : newUuidHex(),
         address,
         port,
         etcd: storeOpts.etcd,
+        tls,
+        // The gossip signing key: kept across re-joins of the same node, new otherwise.
+        signingKey: (same ? previous.signingKey : undefined) ?? await generateSigningKey(),
       };
       // Claim the name for one TTL: the agent takes the registration over when it starts.
       const lease = await store.kv.grantLease(Number(opts.ttl));
@@ -92,9 +98,10 @@ export function joinCommand(deps: CliDeps) {
         config: {
           uuid: identity.uuid,
           name,
-          address: `http://${address}:${port}`,
+          address: `${scheme}://${address}:${port}`,
           cluster,
           remote: `/gru/${cluster}/nodes/${name}`,
+          publicKey: identity.signingKey?.publicKey,
         },
         constraints: { cpuMin: 0, cpuMax: 0, baseServices: [] },
         resources: { totalCpus: 0, totalMemory: 0 },

@@ -9,7 +9,8 @@
 
 import process from "node:process";
 import { Command } from "@commander-js/extra-typings";
-import { AgentClient } from "../../api/client.ts";
+import { AgentClient, agentHttpClient } from "../../api/client.ts";
+import { agentClientTls } from "../tls_options.ts";
 import { type CliDeps, storeOptionsOf } from "../context.ts";
 import { runRepl } from "../repl/repl.ts";
 
@@ -42,6 +43,8 @@ export function manageCommand(deps: CliDeps) {
       const home = deps.env("HOME");
       const historyFile = opts.history ??
         (terminal && home ? `${home.replace(/\/+$/, "")}/${HISTORY_FILE_NAME}` : undefined);
+      const tls = await agentClientTls(cmd);
+      const http = tls.tls ? agentHttpClient(tls.tls) : undefined;
       const store = await deps.openStore(storeOptionsOf(cmd));
       const clients = new Map<string, AgentClient>();
       try {
@@ -53,7 +56,12 @@ export function manageCommand(deps: CliDeps) {
           agents: (token) => {
             const key = token ?? "";
             let client = clients.get(key);
-            if (!client) clients.set(key, client = new AgentClient({ token }));
+            if (!client) {
+              clients.set(
+                key,
+                client = new AgentClient({ token, httpClient: http, requireTls: tls.requireTls }),
+              );
+            }
             return client;
           },
           cluster: opts.cluster,
@@ -62,6 +70,7 @@ export function manageCommand(deps: CliDeps) {
         });
       } finally {
         await store.kv.close();
+        http?.close();
       }
     });
 }

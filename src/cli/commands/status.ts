@@ -8,7 +8,8 @@
  */
 
 import { Command, Option } from "@commander-js/extra-typings";
-import { AgentClient } from "../../api/client.ts";
+import { AgentClient, agentHttpClient } from "../../api/client.ts";
+import { agentClientTls } from "../tls_options.ts";
 import { type CliDeps, DEFAULT_STATE_FILE, ExitError, storeOptionsOf } from "../context.ts";
 import { collectStatus, type StatusDeps } from "../status/collect.ts";
 import { renderStatus } from "../status/render.ts";
@@ -122,6 +123,8 @@ export function statusCommand(deps: CliDeps) {
     .action(async (opts, cmd) => {
       const intervalS = parseInterval(opts.interval);
       if (opts.json && opts.watch) throw new ExitError("--json and --watch do not mix", 2);
+      const tls = await agentClientTls(cmd);
+      const http = tls.tls ? agentHttpClient(tls.tls) : undefined;
       const store = await deps.openStore(storeOptionsOf(cmd));
       try {
         const cluster = await resolveCluster(deps, store, opts.cluster);
@@ -132,7 +135,15 @@ export function statusCommand(deps: CliDeps) {
             const key = token ?? "";
             let client = clients.get(key);
             if (!client) {
-              clients.set(key, client = new AgentClient({ token, timeoutMs: STATUS_TIMEOUT_MS }));
+              clients.set(
+                key,
+                client = new AgentClient({
+                  token,
+                  timeoutMs: STATUS_TIMEOUT_MS,
+                  httpClient: http,
+                  requireTls: tls.requireTls,
+                }),
+              );
             }
             return client;
           },
@@ -165,6 +176,7 @@ export function statusCommand(deps: CliDeps) {
         }
       } finally {
         await store.kv.close();
+        http?.close();
       }
     });
 }

@@ -78,6 +78,7 @@ Deno.test("gru status --json over the embedded store (agents unreachable)", asyn
     env: () => undefined,
     configureLogging: () => Promise.resolve(),
     runAgent: notUsed,
+    tls: notUsed,
     readIdentity: () => Promise.resolve(undefined),
     writeIdentity: notUsed,
     detectHostIp: () => undefined,

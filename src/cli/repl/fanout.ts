@@ -11,6 +11,7 @@ import type { ClusterStore } from "../../cluster/cluster_store.ts";
 import type { AgentCommand } from "../../api/protocol.ts";
 import type { ReplAgent, ReplDeps } from "./session.ts";
 import { formatTable } from "./table.ts";
+import { tokenRetrying } from "../token_retry.ts";
 
 /** The outcome of a command on one node. */
 export interface NodeOutcome {
@@ -90,7 +91,7 @@ export async function requireServices(
 }
 
 /**
- * The agent client for a cluster (with its token).
+ * The agent client for a cluster (with its token, read again when an agent answers 401).
  *
  * @param deps The REPL dependencies.
  * @param cluster The cluster.
@@ -102,7 +103,15 @@ export async function requireServices(
  * ```
  */
 export async function agentFor(deps: ReplDeps, cluster: string): Promise<ReplAgent> {
-  return deps.agents(await deps.store.token(cluster));
+  const run = tokenRetrying({
+    token: await deps.store.token(cluster),
+    read: () => deps.store.token(cluster),
+    client: deps.agents,
+  });
+  return {
+    get: <T>(address: string, path: string) => run((a) => a.get<T>(address, path)),
+    command: (address, command) => run((a) => a.command(address, command)),
+  };
 }
 
 /**

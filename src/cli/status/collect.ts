@@ -8,6 +8,7 @@
 
 import type { ClusterStore } from "../../cluster/cluster_store.ts";
 import type { Instance, NodeRecord, NodeResources } from "../../domain/model.ts";
+import { tokenRetrying } from "../token_retry.ts";
 
 /** What `collectStatus` needs of an agent client (`AgentClient` fits). */
 export interface StatusAgent {
@@ -79,6 +80,7 @@ interface HealthBody {
   active?: boolean;
   store?: { ok?: boolean; error?: string | undefined };
   docker?: { ok?: boolean; error?: string | undefined };
+  token?: { ok?: boolean; error?: string | undefined };
 }
 
 interface DecisionBody {
@@ -171,6 +173,7 @@ export async function collectNode(agent: StatusAgent, record: NodeRecord): Promi
     const problems = [
       h.store?.ok === false ? `store: ${h.store.error ?? "not ok"}` : undefined,
       h.docker?.ok === false ? `docker: ${h.docker.error ?? "not ok"}` : undefined,
+      h.token?.ok === false ? `token: ${h.token.error ?? "not ok"}` : undefined,
     ].filter((p): p is string => p !== undefined);
     if (problems.length > 0) out.problems = problems;
   } else {
@@ -207,7 +210,12 @@ export async function collectStatus(deps: StatusDeps, cluster: string): Promise<
     deps.store.listServices(cluster),
     deps.store.token(cluster),
   ]);
-  const agent = deps.agents(token);
+  const run = tokenRetrying({
+    token,
+    read: () => deps.store.token(cluster),
+    client: deps.agents,
+  });
+  const agent: StatusAgent = { get: (address, path) => run((a) => a.get(address, path)) };
   const nodes = await Promise.all(records.map((r) => collectNode(agent, r)));
   const services: ServiceStatus[] = descriptors.map((s) => ({
     name: s.name,
