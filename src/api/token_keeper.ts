@@ -19,7 +19,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../domain/clock.ts";
 import { errorMessage } from "../domain/errors.ts";
 import { escapeControl } from "../domain/excerpt.ts";
-import type { ClusterTokens } from "../cluster/cluster_store.ts";
+import type { ClusterTokens } from "../cluster/tokens.ts";
 import { clusterKeys } from "../cluster/keys.ts";
 
 const log = getLogger(["gru", "agent", "token"]);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../domain/clock.ts";
 import { UnavailableError } from "../domain/errors.ts";
-import type { ClusterTokens } from "../cluster/cluster_store.ts";
+import type { ClusterTokens } from "../cluster/tokens.ts";
 import { fixedTokenAuth, TokenKeeper } from "./token_keeper.ts";
 
 /** A store whose answer the test sets (a value, or an error to throw). */

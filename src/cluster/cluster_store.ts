@@ -1,12 +1,13 @@
 /**
  * Cluster-level operations over the key-value store: create a cluster, import and export its
- * configuration documents in one transaction, register nodes on leases, list what is there.
- * Both the CLI and the agent go through this class; it never talks to etcd directly.
+ * configuration documents in one transaction, register nodes on leases, list what is there, read
+ * and rotate its tokens (through `tokens.ts`). Both the CLI and the agent go through this class;
+ * it never talks to etcd directly.
  *
  * @module
  */
 
-import type { KvCompare, KvEntry, KvOp, KvStore } from "../ports/kv_store.ts";
+import type { KvEntry, KvOp, KvStore } from "../ports/kv_store.ts";
 import type {
   AgentConfig,
   Analytic,
@@ -17,7 +18,13 @@ import type {
   ServiceDescriptor,
 } from "../domain/model.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../domain/errors.ts";
-import { clusterKeys, EMPTY_DOCUMENT, GRU_ROOT, isValidName } from "./keys.ts";
+import { assertName, clusterKeys, EMPTY_DOCUMENT, GRU_ROOT } from "./keys.ts";
+import {
+  type ClusterTokens,
+  readClusterTokens,
+  rotateClusterToken,
+  type TokenRotation,
+} from "./tokens.ts";
 import {
   defaultAgentConfig,
   defaultPolicyConfig,
@@ -48,47 +55,6 @@ function parseStored<T>(
     throw new ValidationError(`Cannot parse etcd key ${key}: not JSON`, { cause: err });
   }
   return parse(value, `etcd:${key}`);
-}
-
-/** The cluster's tokens as stored (see `ClusterStore.readTokens`). */
-export interface ClusterTokens {
-  /** `/gru/<cluster>/token`; undefined when the key does not exist. */
-  current: string | undefined;
-  /** The token before the last rotation and when it stops being accepted (ms since epoch). */
-  previous?: { token: string; until: number } | undefined;
-  /** Why `token-previous` was ignored, when it is malformed. */
-  problem?: string | undefined;
-}
-
-/** Whether `token` can be a cluster token: 1 to 512 printable ASCII characters, no space. */
-export function isUsableToken(token: string): boolean {
-  return /^[\x21-\x7e]{1,512}$/.test(token);
-}
-
-/** A new cluster token: 256 random bits as 64 lowercase hex characters. */
-export function newClusterToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function parsePreviousToken(raw: string): { token: string; until: number } | undefined {
-  try {
-    const v = JSON.parse(raw) as { token?: unknown; until?: unknown };
-    if (typeof v?.token !== "string" || !isUsableToken(v.token)) return undefined;
-    const until = typeof v.until === "string" ? Date.parse(v.until) : NaN;
-    return Number.isFinite(until) ? { token: v.token, until } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Throws a `ValidationError` unless `name` can be a cluster, node or service name. */
-export function assertName(kind: string, name: string): void {
-  if (!isValidName(name)) {
-    throw new ValidationError(
-      `Invalid ${kind} name "${name}": expected 1 to 63 letters, digits, ".", "_" or "-"`,
-    );
-  }
 }
 
 /** Cluster operations over a `KvStore`. */
@@ -150,63 +116,20 @@ export class ClusterStore {
     return this.kv.get(clusterKeys(cluster).token);
   }
 
-  /**
-   * The cluster's tokens in one read: the current one (undefined when the key is absent, as in
-   * a cluster the original Gru created) and the previous one while a rotation's grace lasts. A
-   * malformed `token-previous` is reported in `problem`, never thrown. Throws
-   * `UnavailableError` (or the store's error) when the keys cannot be read.
-   */
-  async readTokens(cluster: string): Promise<ClusterTokens> {
-    const k = clusterKeys(cluster);
-    const entries = await this.kv.getPrefix(k.token);
-    const current = entries.find((e) => e.key === k.token)?.value;
-    const raw = entries.find((e) => e.key === k.tokenPrevious)?.value;
-    const out: ClusterTokens = { current };
-    if (raw === undefined) return out;
-    const previous = parsePreviousToken(raw);
-    if (previous) out.previous = previous;
-    else out.problem = `${k.tokenPrevious} is not {"token": string, "until": ISO time}: ignored`;
-    return out;
+  /** The cluster's tokens in one read (see {@linkcode readClusterTokens}). */
+  readTokens(cluster: string): Promise<ClusterTokens> {
+    return readClusterTokens(this.kv, cluster);
   }
 
   /**
-   * Replaces the cluster token with `token` in one transaction. The old token (if there was
-   * one) stays accepted until `now + graceSeconds` through `token-previous`; with no grace, or
-   * no old token, `token-previous` is deleted. Throws `NotFoundError` when the cluster does not
-   * exist and `ConflictError` when another rotation won the race (nothing is written then).
+   * Replaces the cluster token, keeping the old one accepted for `graceSeconds` (see
+   * {@linkcode rotateClusterToken}). Throws `NotFoundError` when the cluster does not exist.
    */
-  async rotateToken(
+  rotateToken(
     cluster: string,
-    options: { token: string; graceSeconds: number; now: number },
+    options: TokenRotation,
   ): Promise<{ previousUntil: number | undefined }> {
-    assertName("cluster", cluster);
-    if (!isUsableToken(options.token)) {
-      throw new ValidationError("A cluster token must be 1 to 512 printable ASCII characters");
-    }
-    const k = clusterKeys(cluster);
-    const uuid = await this.requireCluster(cluster);
-    const old = await this.kv.get(k.token);
-    const keep = old !== undefined && isUsableToken(old) && options.graceSeconds > 0;
-    const previousUntil = keep ? options.now + options.graceSeconds * 1000 : undefined;
-    const ops: KvOp[] = [{ put: k.token, value: options.token }];
-    if (keep) {
-      ops.push({
-        put: k.tokenPrevious,
-        value: JSON.stringify({ token: old, until: new Date(previousUntil!).toISOString() }),
-      });
-    } else {
-      ops.push({ delete: k.tokenPrevious });
-    }
-    const compares: KvCompare[] = [
-      { key: k.uuid, value: uuid },
-      old === undefined ? { key: k.token, exists: false } : { key: k.token, value: old },
-    ];
-    if (!await this.kv.txn(compares, ops)) {
-      throw new ConflictError(
-        `The token of cluster "${cluster}" changed during the rotation: nothing was written, retry`,
-      );
-    }
-    return { previousUntil };
+    return rotateClusterToken(this.kv, cluster, options, () => this.requireCluster(cluster));
   }
 
   /** The agent configuration; defaults when none was uploaded. */

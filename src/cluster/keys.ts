@@ -4,6 +4,8 @@
  * @module
  */
 
+import { ValidationError } from "../domain/errors.ts";
+
 /** Root of every cluster. */
 export const GRU_ROOT = "/gru/";
 
@@ -41,6 +43,15 @@ export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** Whether `name` is usable as a cluster, node or service name (it becomes an etcd key part). */
 export function isValidName(name: string): boolean {
   return NAME_PATTERN.test(name);
+}
+
+/** Throws a `ValidationError` unless `name` can be a cluster, node or service name. */
+export function assertName(kind: string, name: string): void {
+  if (!isValidName(name)) {
+    throw new ValidationError(
+      `Invalid ${kind} name "${name}": expected 1 to 63 letters, digits, ".", "_" or "-"`,
+    );
+  }
 }
 
 /** The value the original writes for a config or policy that has not been uploaded yet. */

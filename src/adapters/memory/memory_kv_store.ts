@@ -4,13 +4,9 @@
  * contract as etcd (`tests/contract/kv_store_contract.ts`), including leases and watches.
  *
  * File mode: every operation takes an exclusive lock on `<file>.lock`, reloads the file when
- * another process changed it, applies the operation and writes the file back atomically
- * (temporary file + rename). Lease expiry is wall-clock based, so keys of a dead process expire
- * for everyone.
- *
- * The file holds the cluster token, so it is private to its owner: the store file (including
- * when a write replaces an existing file of wider mode), its temporary files and its lock file
- * are all mode 0600.
+ * another process changed it, applies the operation and writes the file back atomically; the
+ * file, private to its owner, is handled by `memory_kv_file.ts`. Lease expiry is wall-clock
+ * based, so keys of a dead process expire for everyone.
  *
  * @module
  */
@@ -26,6 +22,7 @@ import type {
 } from "../../ports/kv_store.ts";
 import { type Clock, systemClock } from "../../domain/clock.ts";
 import { ValidationError } from "../../domain/errors.ts";
+import { emptyState, MemoryKvFile, type State } from "./memory_kv_file.ts";
 
 /** Options of `MemoryKvStore.open`. */
 export interface MemoryKvOptions {
@@ -35,22 +32,6 @@ export interface MemoryKvOptions {
   clock?: Clock;
   /** How often expiry, keep-alives and file watches are checked, in ms. @default 100 */
   tickMs?: number;
-}
-
-interface Entry {
-  value: string;
-  lease?: string | undefined;
-}
-
-interface LeaseState {
-  ttl: number;
-  expiresAt: number;
-}
-
-interface State {
-  entries: Record<string, Entry>;
-  leases: Record<string, LeaseState>;
-  nextLease: number;
 }
 
 interface LocalLease {
@@ -66,17 +47,10 @@ interface Watcher {
   onEvent: (event: KvEvent) => void;
 }
 
-function emptyState(): State {
-  return { entries: {}, leases: {}, nextLease: 1 };
-}
-
 /** The embedded store. */
 export class MemoryKvStore implements KvStore {
   #state: State = emptyState();
-  #file: string | undefined;
-  #fileStamp = "";
-  /** Whether the lock and store files were set to 0600 (once per store). */
-  #lockModeSet = false;
+  #file: MemoryKvFile | undefined;
   #clock: Clock;
   #leases = new Map<string, LocalLease>();
   #watchers = new Set<Watcher>();
@@ -85,7 +59,7 @@ export class MemoryKvStore implements KvStore {
   #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(options: MemoryKvOptions) {
-    this.#file = options.file;
+    this.#file = options.file ? new MemoryKvFile(options.file) : undefined;
     this.#clock = options.clock ?? systemClock;
     this.#timer = setInterval(() => {
       this.#tick().catch(() => {});
@@ -296,86 +270,39 @@ export class MemoryKvStore implements KvStore {
   }
 
   /**
-   * Runs one operation under the (file) lock: reload, expire, mutate, persist, notify.
-   * `mutate` returns whether it changed anything; `result` reads the outcome.
+   * Runs one operation, in turn, under the file's lock in file mode: reload, expire, mutate,
+   * persist, notify. `mutate` returns whether it changed anything; `result` reads the outcome.
    */
   #run<T>(
     mutate: (s: State, events: KvEvent[]) => boolean,
     result?: (s: State) => T,
   ): Promise<T> {
-    const next = this.#queue.then(async () => {
-      const events: KvEvent[] = [];
-      let lock: Deno.FsFile | undefined;
-      try {
-        if (this.#file) {
-          lock = await Deno.open(`${this.#file}.lock`, {
-            create: true,
-            write: true,
-            mode: FILE_MODE,
-          });
-          if (!this.#lockModeSet) {
-            // existing files keep their mode on open: narrow them once (a store file written
-            // before files were private, e.g. 0644, stops being world-readable at once)
-            await restrict(`${this.#file}.lock`);
-            await restrict(this.#file).catch((err) => {
-              if (!(err instanceof Deno.errors.NotFound)) throw err;
-            });
-            this.#lockModeSet = true;
-          }
-          await lock.lock(true);
-          await this.#reload(events);
-        }
-        const expired = this.#expire(this.#state, events);
-        const changed = mutate(this.#state, events);
-        if (this.#file && (changed || expired)) await this.#persist();
-        const out = result ? result(this.#state) : (undefined as T);
-        this.#notify(events);
-        return out;
-      } finally {
-        if (lock) {
-          await lock.unlock().catch(() => {});
-          lock.close();
-        }
-      }
+    const next = this.#queue.then(() => {
+      const file = this.#file;
+      return file ? file.withLock(() => this.#apply(mutate, result)) : this.#apply(mutate, result);
     });
     this.#queue = next.catch(() => {});
     return next;
   }
 
-  async #reload(events: KvEvent[]): Promise<void> {
-    const file = this.#file!;
-    let stat: Deno.FileInfo;
-    try {
-      stat = await Deno.stat(file);
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return;
-      throw err;
+  async #apply<T>(
+    mutate: (s: State, events: KvEvent[]) => boolean,
+    result?: (s: State) => T,
+  ): Promise<T> {
+    const events: KvEvent[] = [];
+    if (this.#file) {
+      const loaded = await this.#file.load();
+      if (loaded) {
+        if (this.#watchers.size > 0) diffStates(this.#state, loaded, events);
+        this.#state = loaded;
+      }
     }
-    const stamp = `${stat.mtime?.getTime()}:${stat.size}:${stat.ino}`;
-    if (stamp === this.#fileStamp) return;
-    const text = await Deno.readTextFile(file);
-    let next: State;
-    try {
-      next = text.trim() ? JSON.parse(text) as State : emptyState();
-    } catch (err) {
-      throw new ValidationError(`Cannot read store file ${file}: not JSON`, { cause: err });
-    }
-    if (this.#watchers.size > 0) diffStates(this.#state, next, events);
-    this.#state = next;
-    this.#fileStamp = stamp;
-  }
-
-  async #persist(): Promise<void> {
-    const file = this.#file!;
-    const tmp = `${file}.tmp-${Deno.pid}`;
-    // a leftover temporary file would keep its mode: start from a fresh one
-    await Deno.remove(tmp).catch(() => {});
-    await Deno.writeTextFile(tmp, JSON.stringify(this.#state), { mode: FILE_MODE });
-    await restrict(tmp);
-    // the rename replaces the old file (whatever its mode) with this 0600 one
-    await Deno.rename(tmp, file);
-    const stat = await Deno.stat(file);
-    this.#fileStamp = `${stat.mtime?.getTime()}:${stat.size}:${stat.ino}`;
+    const expired = this.#expire(this.#state, events);
+    const changed = mutate(this.#state, events);
+    if (this.#file && (changed || expired)) await this.#file.save(this.#state);
+    const out = result ? result(this.#state) : (undefined as T);
+    this.#notify(events);
+    return out;
   }
 
   #notify(events: KvEvent[]) {
@@ -391,18 +318,6 @@ export class MemoryKvStore implements KvStore {
         }
       }
     }
-  }
-}
-
-/** Mode of the store file, its temporary files and its lock file: owner read/write only. */
-const FILE_MODE = 0o600;
-
-/** Sets a file to {@link FILE_MODE} (the create mode is subject to the umask, an open file keeps its mode). */
-async function restrict(path: string): Promise<void> {
-  try {
-    await Deno.chmod(path, FILE_MODE);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotSupported)) throw err;
   }
 }
 

@@ -5,9 +5,10 @@
  * or dead peer never stalls a round (docs/compat.md#d33). The merged view feeds the loop through the
  * `ClusterContext` it implements.
  *
- * Every share this node publishes is signed with its key (signing.ts); every entry received is
- * checked before it is merged (admission.ts) and every message's sender must be a live member
- * (and the peer certificate's name, when the API knows it).
+ * Every share this node publishes is signed with its key (signing.ts); what it receives goes
+ * through its intake (intake.ts): every entry is checked before it is merged (admission.ts) and
+ * every message's sender must be a live member (and the peer certificate's name, when the API
+ * knows it).
  *
  * @module
  */
@@ -16,18 +17,20 @@ import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../../domain/clock.ts";
 import { repeat } from "../../domain/repeat.ts";
 import type { Prng } from "../../domain/random.ts";
-import { errorMessage, UnauthorizedError, ValidationError } from "../../domain/errors.ts";
+import { errorMessage, ValidationError } from "../../domain/errors.ts";
 import type { Membership } from "../membership.ts";
 import type { ClusterContext } from "./cluster_context.ts";
 import { GossipView } from "./view.ts";
 import { pickFriends } from "./friends.ts";
 import { aggregateServices, type ClusterService } from "./aggregate.ts";
-import { gossipRequest, replyTo } from "./exchange.ts";
+import { gossipRequest } from "./exchange.ts";
 import type { GossipMessage, LedgerAction, LocalShare, NodeShare } from "./types.ts";
-import type { GossipRejection, Telemetry } from "../../ports/telemetry.ts";
-import { canonicalShare, isPublicKey, type ShareSigner, ShareVerifier } from "./signing.ts";
-import { admit } from "./admission.ts";
+import type { Telemetry } from "../../ports/telemetry.ts";
+import { canonicalShare, type ShareSigner, ShareVerifier } from "./signing.ts";
+import { GossipIntake, type IntakeStats } from "./intake.ts";
 import { GOSSIP_LIMITS } from "./types.ts";
+
+export { DEFAULT_MAX_SKEW_MS } from "./intake.ts";
 
 const log = getLogger(["gru", "agent", "gossip"]);
 
@@ -66,20 +69,14 @@ export interface GossiperOptions {
   telemetry?: Telemetry | undefined;
 }
 
-/** Default allowed clock skew for received versions and action times, ms. */
-export const DEFAULT_MAX_SKEW_MS = 30_000;
-
-/** Counters for /metrics and tests. */
-export interface GossipStats {
+/** Counters for /metrics and tests (`received` and `rejected` are the intake's). */
+export interface GossipStats extends IntakeStats {
   rounds: number;
   exchanges: number;
   failures: number;
-  received: number;
   /** Friends reached / asked in the last round. */
   lastReached: number;
   lastAsked: number;
-  /** Entries (and messages, `sender`) dropped, by reason. */
-  rejected: Partial<Record<GossipRejection, number>>;
 }
 
 /** The gossip participant of one agent. */
@@ -96,6 +93,7 @@ export class Gossiper implements ClusterContext {
   };
   readonly verifier: ShareVerifier;
   #options: GossiperOptions;
+  #intake: GossipIntake;
   #ledger: LedgerAction[] = [];
   #lastPublish = 0;
   #abort = new AbortController();
@@ -115,6 +113,13 @@ export class Gossiper implements ClusterContext {
     // entries that stop being refreshed while etcd cannot be read.
     this.view = new GossipView({ self: options.self, maxAgeMs: 60_000, maxOrigins });
     this.verifier = new ShareVerifier(options.cluster, { maxOrigins: maxOrigins + 1 });
+    this.#intake = new GossipIntake({
+      ...options,
+      view: this.view,
+      verifier: this.verifier,
+      stats: this.stats,
+      signed: () => this.#signing,
+    });
   }
 
   /** Starts the rounds. */
@@ -158,39 +163,6 @@ export class Gossiper implements ClusterContext {
   /** Resolves once this node's latest share carries its signature. */
   signed(): Promise<void> {
     return this.#signing;
-  }
-
-  #publicKeyOf(origin: string): string | undefined {
-    if (origin === this.#options.self) return this.#options.signer.publicKey;
-    const key = this.#options.membership.nodes.get(origin)?.config.publicKey;
-    return isPublicKey(key) ? key : undefined;
-  }
-
-  #reject(reason: GossipRejection, count = 1): void {
-    if (count <= 0) return;
-    this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + count;
-    this.#options.telemetry?.gossipRejected(reason, count);
-  }
-
-  /** Checks received entries (keys, signatures, skew, size) and merges those that pass. */
-  async #admitAndMerge(entries: readonly NodeShare[], from: string): Promise<void> {
-    const now = this.#options.clock.now();
-    const { accepted, rejected, samples } = await admit(this.view, entries, now, {
-      verifier: this.verifier,
-      publicKeyOf: (origin) => this.#publicKeyOf(origin),
-      maxSkewMs: this.#options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS,
-      maxEntryBytes: GOSSIP_LIMITS.maxEntryBytes,
-    });
-    for (const [reason, n] of Object.entries(rejected)) this.#reject(reason as GossipRejection, n);
-    if (samples.length > 0) {
-      log.debug("Dropped gossip entries from {from}: {samples}", {
-        from,
-        samples: samples.map((s) => `${JSON.stringify(s.origin.slice(0, 64))} (${s.reason})`)
-          .join(", "),
-      });
-    }
-    const { refused } = this.view.merge(accepted, this.#options.clock.now());
-    this.#reject("capacity", refused);
   }
 
   /** Publishes this node's share (called by the loop) and returns the cluster view. */
@@ -257,63 +229,21 @@ export class Gossiper implements ClusterContext {
    * Checks who sent a gossip message: a live member of the cluster other than this node, and
    * the name of the peer's client certificate when the API knows it (mutual TLS).
    *
-   * @param message The parsed message.
-   * @param peerName The verified client-certificate name of the caller, if any.
-   * @throws {UnauthorizedError} when the sender is not a live member or not the certificate's
-   *   name; counted as `sender`.
+   * @throws {UnauthorizedError} otherwise; counted as `sender`.
    */
   checkSender(message: GossipMessage, peerName?: string): void {
-    const from = message.from;
-    const shown = JSON.stringify(from.length > 64 ? `${from.slice(0, 64)}…` : from);
-    if (peerName !== undefined && peerName !== from) {
-      this.#reject("sender");
-      throw new UnauthorizedError(
-        `POST /gru/v1/gossip: $.from is ${shown} but the client certificate is for ` +
-          `${JSON.stringify(peerName.slice(0, 64))}`,
-      );
-    }
-    if (from === this.#options.self || !this.#options.membership.nodes.has(from)) {
-      this.#reject("sender");
-      throw new UnauthorizedError(
-        `POST /gru/v1/gossip: $.from ${shown} is not a live member of cluster ` +
-          `"${this.#options.cluster}"`,
-      );
-    }
+    this.#intake.checkSender(message, peerName);
   }
 
   /**
    * Handles a peer's push: checks the sender, replies with the entries it lacks, and merges the
    * entries that pass admission (push-pull).
    *
-   * @param message The parsed message.
-   * @param peerName The verified client-certificate name of the caller, if any.
    * @throws {ValidationError} for another cluster's message.
    * @throws {UnauthorizedError} when the sender is not a live member (see `checkSender`).
    */
-  async receive(message: GossipMessage, peerName?: string): Promise<GossipMessage> {
-    if (message.cluster !== this.#options.cluster) {
-      throw new ValidationError(
-        `Gossip for cluster "${message.cluster}" reached a node of cluster "${this.#options.cluster}"`,
-      );
-    }
-    this.checkSender(message, peerName);
-    this.stats.received++;
-    await this.#signing;
-    // Reply from what we held before the merge: with a digest (delta request), exactly the
-    // entries newer than the sender's; without one, those newer than what it sent.
-    let reply: GossipMessage;
-    if (message.digest !== undefined) {
-      reply = replyTo(this.view, message, { cluster: this.#options.cluster });
-    } else {
-      const sent = new Map(message.entries.map((e) => [e.origin, e.version]));
-      reply = {
-        cluster: this.#options.cluster,
-        from: this.#options.self,
-        entries: this.view.entries().filter((e) => (sent.get(e.origin) ?? -1) < e.version),
-      };
-    }
-    await this.#admitAndMerge(message.entries, message.from);
-    return reply;
+  receive(message: GossipMessage, peerName?: string): Promise<GossipMessage> {
+    return this.#intake.receive(message, peerName);
   }
 
   /** One round: expire, publish, exchange with up to MaxFriends random peers. */
@@ -370,7 +300,7 @@ export class Gossiper implements ClusterContext {
       if (reply.cluster !== this.#options.cluster) {
         throw new ValidationError(`Gossip reply from ${name} is for another cluster`);
       }
-      await this.#admitAndMerge(reply.entries, name);
+      await this.#intake.admitAndMerge(reply.entries, name);
     }));
     let reached = 0;
     results.forEach((r, i) => {

@@ -3,12 +3,8 @@
  * the stream drops, so a dockerd restart never kills the agent: docs/compat.md#d4), samples each
  * running container's CPU and memory on its own timer into time-based windows, follows container
  * logs for `gru:` metric lines, and accepts the same metrics over HTTP. `snapshot()` gives the
- * analyzer what it needs; missing data is `undefined`, never 0 (docs/compat.md#d15).
- *
- * User metrics are bounded: a name must follow the rule of `metric_name.ts`, a service keeps at
- * most `maxMetricsPerService` distinct metrics (a new one beyond that is refused and counted),
- * and a metric without a value for `staleWindows` windows is pruned, as are the metrics of a
- * service that is no longer known. A refused metric changes nothing.
+ * analyzer what it needs; missing data is `undefined`, never 0 (docs/compat.md#d15). The user
+ * metrics, with their bounds, are kept by `user_metrics.ts`.
  *
  * @module
  */
@@ -19,13 +15,14 @@ import type { UsageReader } from "../../ports/usage_reader.ts";
 import { Backoff } from "../../domain/backoff.ts";
 import type { Clock } from "../../domain/clock.ts";
 import { repeat } from "../../domain/repeat.ts";
-import { errorMessage, ValidationError } from "../../domain/errors.ts";
-import { excerpt } from "../../domain/excerpt.ts";
+import { errorMessage } from "../../domain/errors.ts";
 import { type Instance, LABEL_CLUSTER, LABEL_NODE } from "../../domain/model.ts";
 import type { InstanceManager } from "../executor/instances.ts";
-import { CounterWindow, GaugeWindow, ValueWindow } from "./window.ts";
+import { CounterWindow, GaugeWindow } from "./window.ts";
 import { parseGruLine } from "./log_line.ts";
-import { metricNameProblem } from "./metric_name.ts";
+import { UserMetrics, type UserMetricStats } from "./user_metrics.ts";
+
+export { DEFAULT_MAX_METRICS_PER_SERVICE, type UserMetricStats } from "./user_metrics.ts";
 
 const log = getLogger(["gru", "agent", "monitor"]);
 
@@ -60,21 +57,6 @@ export interface MonitorOptions {
   staleWindows?: number;
 }
 
-/** Default of {@linkcode MonitorOptions.maxMetricsPerService}. */
-export const DEFAULT_MAX_METRICS_PER_SERVICE = 64;
-
-/** Counters of the user metrics (served in `/metrics`). */
-export interface UserMetricStats {
-  /** Distinct user metrics kept now, all services together. */
-  metrics: number;
-  /** Pushes refused for a bad metric name. */
-  refusedNames: number;
-  /** New metrics refused because their service had `maxMetricsPerService` already. */
-  refusedOverLimit: number;
-  /** Metrics pruned for having no value for `staleWindows` windows (or an unknown service). */
-  pruned: number;
-}
-
 /** One instance as the analyzer sees it. */
 export interface InstanceSnapshot extends Instance {
   /** `pending` during warm-up. */
@@ -98,12 +80,6 @@ export interface MonitorSnapshot {
   eventsConnected: boolean;
 }
 
-interface UserSeries {
-  window: ValueWindow;
-  /** Time of the newest value. */
-  lastAt: number;
-}
-
 interface Series {
   cpu: CounterWindow;
   mem: GaugeWindow;
@@ -114,10 +90,7 @@ interface Series {
 export class Monitor {
   #options: MonitorOptions;
   #series = new Map<string, Series>();
-  #user = new Map<string, Map<string, UserSeries>>();
-  #userStats = { refusedNames: 0, refusedOverLimit: 0, pruned: 0 };
-  /** Services whose bound was hit (logged once until they are under it again). */
-  #full = new Set<string>();
+  #user: UserMetrics;
   #followers = new Map<string, AbortController>();
   #abort = new AbortController();
   #tasks = new Set<Promise<void>>();
@@ -127,6 +100,7 @@ export class Monitor {
 
   constructor(options: MonitorOptions) {
     this.#options = options;
+    this.#user = new UserMetrics(options);
   }
 
   /** Starts the event listener and the sampler. */
@@ -154,73 +128,13 @@ export class Monitor {
     metric: string,
     values: number[],
     at = this.#options.clock.now(),
-  ) {
-    if (!this.#options.settings().services.has(service)) {
-      throw new ValidationError(
-        `Unknown service ${excerpt(service, 64)} for metric ${excerpt(metric, 64)}`,
-      );
-    }
-    const problem = metricNameProblem(metric);
-    if (problem !== undefined) {
-      this.#userStats.refusedNames++;
-      throw new ValidationError(`${problem} (service "${service}")`);
-    }
-    for (const v of values) {
-      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-        throw new ValidationError(
-          `Metric ${service}/${metric}: expected finite numbers >= 0, found ${excerpt(v, 40)}`,
-        );
-      }
-    }
-    let m = this.#user.get(service);
-    if (!m) this.#user.set(service, m = new Map());
-    let series = m.get(metric);
-    if (!series) {
-      const max = this.#options.maxMetricsPerService ?? DEFAULT_MAX_METRICS_PER_SERVICE;
-      if (m.size >= max) this.#pruneStale(at, service, m);
-      if (m.size >= max) {
-        this.#userStats.refusedOverLimit++;
-        if (!this.#full.has(service)) {
-          this.#full.add(service);
-          log.warn(
-            "Service {service} has {max} user metrics: new metrics are refused until some go stale",
-            { service, max },
-          );
-        }
-        throw new ValidationError(
-          `Service "${service}" has ${max} user metrics already: new metric "${metric}" refused (a metric without values for ${this.#staleWindows} windows is dropped)`,
-        );
-      }
-      if (values.length === 0) return;
-      m.set(metric, series = { window: new ValueWindow(), lastAt: at });
-    }
-    for (const v of values) series.window.add(at, v);
-    if (values.length > 0) series.lastAt = Math.max(series.lastAt, at);
+  ): void {
+    this.#user.push(service, metric, values, at);
   }
 
   /** Counters of the user metrics. */
   userMetricStats(): UserMetricStats {
-    let metrics = 0;
-    for (const m of this.#user.values()) metrics += m.size;
-    return { metrics, ...this.#userStats };
-  }
-
-  get #staleWindows(): number {
-    return this.#options.staleWindows ?? 3;
-  }
-
-  /** Drops the metrics of `service` without a value for `staleWindows` windows. */
-  #pruneStale(now: number, service: string, metrics: Map<string, UserSeries>): void {
-    const staleMs = this.#staleWindows * this.#options.settings().windowMs;
-    for (const [name, series] of metrics) {
-      if (now - series.lastAt > staleMs) {
-        metrics.delete(name);
-        this.#userStats.pruned++;
-      }
-    }
-    if (metrics.size === 0) this.#user.delete(service);
-    const max = this.#options.maxMetricsPerService ?? DEFAULT_MAX_METRICS_PER_SERVICE;
-    if (metrics.size < max) this.#full.delete(service);
+    return this.#user.stats();
   }
 
   /** Re-lists the instances (coalescing concurrent calls) and syncs followers. */
@@ -264,24 +178,10 @@ export class Monitor {
         sampleAgeMs: series ? now - series.lastAt : undefined,
       };
     });
-    const userMetrics: Record<string, Record<string, number | undefined>> = {};
-    for (const [service, metrics] of [...this.#user]) {
-      if (!s.services.has(service)) {
-        this.#userStats.pruned += metrics.size;
-        this.#user.delete(service);
-        this.#full.delete(service);
-        continue;
-      }
-      this.#pruneStale(now, service, metrics);
-      if (metrics.size === 0) continue;
-      const out: Record<string, number | undefined> = {};
-      for (const [name, series] of metrics) out[name] = series.window.mean(now, s.windowMs).value;
-      userMetrics[service] = out;
-    }
     return {
       at: now,
       instances,
-      userMetrics,
+      userMetrics: this.#user.means(now),
       usageSource: this.#options.usage.kind,
       eventsConnected: this.#eventsConnected,
     };
@@ -400,7 +300,7 @@ export class Monitor {
     const m = parseGruLine(line);
     if (m === undefined) return;
     if ("error" in m) {
-      if (m.badMetricName) this.#userStats.refusedNames++;
+      if (m.badMetricName) this.#user.refuseName();
       log.debug("Ignored metric line: {error}", { error: m.error });
       return;
     }

@@ -17,7 +17,7 @@ import {
   storeOptionsOf,
 } from "../context.ts";
 import { newUuidHex } from "../../domain/random.ts";
-import { assertName } from "../../cluster/cluster_store.ts";
+import { assertName } from "../../cluster/keys.ts";
 import { tlsPathsOf } from "../tls_options.ts";
 import { generateSigningKey } from "../../agent/gossip/signing.ts";
 

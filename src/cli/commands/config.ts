@@ -180,6 +180,7 @@ export function configCommand(deps: CliDeps) {
     .argument("[key]", "key relative to /gru/<cluster>/, e.g. config or services/web")
     .action(async (cluster, key, _options, cmd) => {
       const entries = await withStore(cmd, (store) => store.getRaw(cluster, key));
+      const keys = clusterKeys(cluster);
       if (entries.length === 0) {
         throw new ExitError(
           key === undefined
@@ -188,8 +189,11 @@ export function configCommand(deps: CliDeps) {
           1,
         );
       }
+      // The cluster token is a secret: a listing shows that it exists, never its value
+      // (`gru token show` prints it on purpose).
+      const secret = new Set(key ? [] : [keys.token, keys.tokenPrevious]);
       for (const e of entries) {
-        const value = prettyValue(e.value);
+        const value = secret.has(e.key) ? "<hidden: gru token show>" : prettyValue(e.value);
         output.out(value.includes("\n") ? `${e.key}:\n${value}` : `${e.key}: ${value}`);
       }
     });

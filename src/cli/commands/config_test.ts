@@ -180,6 +180,11 @@ Deno.test("config import, get and export work on a store and close it every time
     h.out.stdout.length = 0;
     await run(h, "get", "c1");
     assert.ok(h.out.stdout.length >= 7, "the whole tree");
+    assert.ok(h.out.stdout.includes("/gru/c1/token: <hidden: gru token show>"), "token hidden");
+    assert.ok(!h.out.stdout.some((l) => l.includes("t1")), "no token value in a listing");
+    h.out.stdout.length = 0;
+    await run(h, "get", "c1", "token");
+    assert.deepEqual(h.out.stdout, ["/gru/c1/token: t1"], "asked for by name");
     assert.equal(await exitCode(run(h, "get", "c1", "services/nope")), 1);
 
     h.out.stdout.length = 0;
@@ -197,7 +202,7 @@ Deno.test("config import, get and export work on a store and close it every time
         remote: `/gru/c1/services/${s.name}`,
       })),
     });
-    assert.equal(h.opened, 6);
+    assert.equal(h.opened, 7);
     assert.equal(h.closed, h.opened, "every command closes its store");
   } finally {
     await kv.close();

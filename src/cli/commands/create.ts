@@ -9,7 +9,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { type CliDeps, storeOptionsOf } from "../context.ts";
 import { newUuidHex } from "../../domain/random.ts";
-import { assertName } from "../../cluster/cluster_store.ts";
+import { assertName } from "../../cluster/keys.ts";
 
 /** The `create` command. */
 export function createCommand(deps: CliDeps) {

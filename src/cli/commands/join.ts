@@ -17,7 +17,7 @@ import {
 } from "../context.ts";
 import { newUuidHex } from "../../domain/random.ts";
 import { randomNodeName } from "../../domain/names.ts";
-import { assertName } from "../../cluster/cluster_store.ts";
+import { assertName } from "../../cluster/keys.ts";
 import { ConflictError } from "../../domain/errors.ts";
 import { agentOptions, parsePort, type RunFlags, runOptionsFrom } from "./agent.ts";
 import { tlsPathsOf } from "../tls_options.ts";

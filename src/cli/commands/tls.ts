@@ -17,7 +17,7 @@
 import { isIP } from "node:net";
 import { Command, Option } from "@commander-js/extra-typings";
 import { type CliDeps, ExitError } from "../context.ts";
-import { assertName } from "../../cluster/cluster_store.ts";
+import { assertName } from "../../cluster/keys.ts";
 import type { TlsKeyType, TlsWritten } from "../../ports/tls.ts";
 
 /** Default validity of a CA, in days (5 years, as `nomad tls ca create`). */

@@ -16,8 +16,8 @@
 
 import { Command, Option } from "@commander-js/extra-typings";
 import { type CliDeps, ExitError, storeOptionsOf } from "../context.ts";
-import { assertName, newClusterToken } from "../../cluster/cluster_store.ts";
-import { clusterKeys } from "../../cluster/keys.ts";
+import { assertName, clusterKeys } from "../../cluster/keys.ts";
+import { newClusterToken } from "../../cluster/tokens.ts";
 
 /** Default seconds the previous token stays accepted after `rotate`. */
 export const DEFAULT_GRACE_SECONDS = 60;
