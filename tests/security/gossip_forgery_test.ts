@@ -226,18 +226,22 @@ Deno.test("signed gossip: forged, future and flooding entries are dropped; genui
     await flood("a");
     const rss1 = rssKb(pid);
     await flood("b");
+    await flood("c");
     const rss2 = rssKb(pid);
     const mb = (kb: number) => Math.round(kb / 1024);
-    const figures = `RSS ${mb(rss0)} MB -> ${mb(rss1)} MB -> ${mb(rss2)} MB`;
+    const figures = `RSS ${mb(rss0)} MB -> ${mb(rss1)} MB -> (two more floods) ${mb(rss2)} MB`;
     const flooded = await view();
     assert.ok(!flooded.entries.some((e) => e.origin.startsWith("fake-")), "no fake origin held");
     assert.equal(
       await rejected("unknown_origin") - unknownBefore,
-      2 * requests * origins,
+      3 * requests * origins,
       "every fake entry counted",
     );
+    // Bounded, not growing with the attack: what the first flood costs is the JS heap that parsing
+    // 1 MiB bodies needs; two more floods of the same size must not cost that again. (Before signed
+    // gossip, one flood took an agent from 97 MB to 790 MB.)
     assert.ok(rss1 - rss0 < 300 * 1024, `first flood: ${figures} (bound +300 MB)`);
-    assert.ok(rss2 - rss1 < 50 * 1024, `second flood: ${figures} (bound +50 MB)`);
+    assert.ok(rss2 - rss1 < 150 * 1024, `two more floods: ${figures} (bound +150 MB)`);
     await lease.revoke();
   } finally {
     for (const a of agents) await a.stop("SIGKILL");
