@@ -187,6 +187,11 @@ export const GLOBAL_EXCEPTIONS: readonly GlobalException[] = [
     why: "systemClock.sleep is the real sleeper behind the injectable Clock",
   },
   {
+    file: "src/domain/clock.ts",
+    key: "performance",
+    why: "systemClock.monotonic is the real monotonic time source behind the injectable Clock",
+  },
+  {
     file: "src/domain/random.ts",
     key: "crypto",
     why: "newUuidHex is the one cryptographic id source (crypto.randomUUID)",

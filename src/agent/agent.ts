@@ -15,12 +15,13 @@ import type {
   Analytic,
   Instance,
   NodeConstraints,
+  NodeDesiredState,
   NodeRecord,
   PolicyConfig,
   ServiceDescriptor,
 } from "../domain/model.ts";
 import { runCommand } from "./commands.ts";
-import type { AgentDocuments } from "./documents.ts";
+import type { AgentDocuments, DocumentProblem } from "./documents.ts";
 import type { Discovery } from "./discovery.ts";
 import type { InstanceManager } from "./executor/instances.ts";
 import type { Gossiper } from "./gossip/gossiper.ts";
@@ -30,6 +31,7 @@ import type { Membership } from "./membership.ts";
 import type { Monitor } from "./monitor/monitor.ts";
 import type { DecisionLog, DecisionRecord } from "./record/decisions.ts";
 import type { NodeRegistration } from "./registration.ts";
+import type { NodeState, NodeStateView } from "./node_state.ts";
 
 const log = getLogger(["gru", "agent"]);
 
@@ -61,6 +63,8 @@ export interface AgentParts {
   gossiper?: Gossiper | undefined;
   /** Start the autonomic loop at once (as if `start agent` had been received). */
   activate: boolean;
+  /** The node's desired state (constraints, active), restored at start. */
+  nodeState: NodeState;
 }
 
 /** A service with this node's instances. */
@@ -76,7 +80,12 @@ export interface Health {
   registered: boolean;
   store: { ok: boolean; error?: string | undefined };
   docker: { ok: boolean; error?: string | undefined };
+  /** Documents refused by the last reload (their last good version, or defaults, in force). */
+  documents: { ok: boolean; problems: DocumentProblem[] };
+  /** Whether the autonomic loop runs. */
   active: boolean;
+  /** What the last start/stop request asked for, and whether the loop died against it. */
+  loop?: { wanted: boolean; running: boolean; error?: string | undefined };
   uptimeSeconds: number;
 }
 
@@ -94,7 +103,10 @@ export class Agent {
   readonly identity: AgentIdentity;
   /** The parts, for the composition root and tests; the API sees only the methods below. */
   readonly parts: AgentParts;
+  /** What the last `start agent`/`stop agent` asked for; the loop follows it (`#setActive`). */
   #active = false;
+  /** Activation requests, applied one at a time in arrival order. */
+  #activation: Promise<void> = Promise.resolve();
   #dockerError: string | undefined = "not checked yet";
   #startedAt: number;
   #abort = new AbortController();
@@ -126,9 +138,12 @@ export class Agent {
     return this.parts.documents.analytics;
   }
 
-  /** Whether the autonomic loop is on. */
+  /**
+   * Whether the autonomic loop runs (the truth, not the last request: a loop still finishing
+   * its last tick after `stop agent`, or one that died, is not active).
+   */
   get active(): boolean {
-    return this.#active;
+    return this.parts.loop.running;
   }
 
   /** The node's constraints (a copy). */
@@ -148,7 +163,9 @@ export class Agent {
    */
   async start(): Promise<void> {
     const p = this.parts;
-    await Promise.allSettled([p.documents.tryLoad(), this.#tryInitDocker()]);
+    await Promise.allSettled([p.documents.tryLoad(), this.#tryInitDocker(), p.nodeState.restore()]);
+    if (p.activate) await p.nodeState.set({ active: true });
+    p.documents.constraints = p.nodeState.constraints;
     if (p.documents.error) {
       log.warn("Cannot load the cluster configuration: {error}", { error: p.documents.error });
     }
@@ -157,7 +174,7 @@ export class Agent {
     p.membership.start();
     p.gossiper?.start();
     this.#background = this.#retryLoop();
-    if (p.activate) await this.#setActive(true);
+    if (p.nodeState.state.active) await this.#setActive(true);
   }
 
   /** Stops: deactivates, revokes the node lease; containers keep running. */
@@ -202,7 +219,24 @@ export class Agent {
       }
       if (this.#dockerError) await this.#tryInitDocker();
       else this.syncDiscovery();
+      if (this.parts.nodeState.needsSync && await this.parts.nodeState.sync()) {
+        await this.#desire({}).catch(() => {});
+      }
+      const died = this.parts.loop.died;
+      if (this.#active && !this.parts.loop.running && died !== undefined) {
+        log.warn("The autonomic loop died ({error}); restarting it", { error: died });
+        await this.#setActive(true).catch(() => {});
+      }
     }
+  }
+
+  /**
+   * The composition root swapped the Docker engine (its address or TLS changed): adopts the
+   * new engine's containers, or reports it unavailable and retries like at start.
+   */
+  async engineChanged(): Promise<void> {
+    this.#dockerError = "engine changed, not checked yet";
+    await this.#tryInitDocker();
   }
 
   async #tryInitDocker(): Promise<void> {
@@ -218,11 +252,26 @@ export class Agent {
     }
   }
 
-  async #setActive(active: boolean): Promise<void> {
-    if (this.#active === active) return;
+  /**
+   * Start or stop of the loop, serialized: each request records what it wants and queues a
+   * transition; a transition brings the loop to the latest request's state (so the last request
+   * wins, and one overtaken by a later one does nothing), then publishes the node record, which
+   * reads the loop's real state. A `start agent` arriving while a stop waits for a slow tick
+   * thus starts the loop after that tick instead of being lost.
+   */
+  #setActive(active: boolean): Promise<void> {
     this.#active = active;
-    if (active) this.parts.loop.start();
-    else await this.parts.loop.stop();
+    const next = this.#activation.then(() => this.#applyActive());
+    this.#activation = next.catch(() => {});
+    return next;
+  }
+
+  async #applyActive(): Promise<void> {
+    const loop = this.parts.loop;
+    const want = this.#active;
+    if (want === loop.running) return;
+    if (want) loop.start();
+    else await loop.stop();
     await this.parts.registration.update().catch((err) =>
       log.warn("Cannot write the active flag: {error}", { error: errorMessage(err) })
     );
@@ -243,7 +292,7 @@ export class Agent {
       },
       constraints: this.constraints,
       resources: { totalCpus: c.totalCpus, totalMemory: c.totalMemory },
-      active: this.#active,
+      active: this.active,
     };
   }
 
@@ -251,7 +300,10 @@ export class Agent {
   health(): Health {
     const reg = this.parts.registration;
     const storeError = this.parts.documents.error;
-    const ok = reg.registered && !this.#dockerError && !storeError;
+    const problems = this.parts.documents.problems;
+    const loopDied = this.#active && !this.parts.loop.running ? this.parts.loop.died : undefined;
+    const ok = reg.registered && !this.#dockerError && !storeError && problems.length === 0 &&
+      loopDied === undefined;
     return {
       status: ok ? "ok" : "degraded",
       node: this.identity.name,
@@ -259,16 +311,36 @@ export class Agent {
       registered: reg.registered,
       store: { ok: !storeError && reg.registered, error: storeError ?? reg.lastError },
       docker: { ok: !this.#dockerError, error: this.#dockerError },
-      active: this.#active,
+      documents: { ok: problems.length === 0, problems },
+      active: this.active,
+      loop: {
+        wanted: this.#active,
+        running: this.parts.loop.running,
+        ...(loopDied !== undefined ? { error: loopDied } : {}),
+      },
       uptimeSeconds: Math.round((this.parts.clock.now() - this.#startedAt) / 1000),
     };
   }
 
   /** The node record with this node's instances (fresh from the engine when it answers). */
-  async node(): Promise<NodeRecord & { instances: Instance[] }> {
+  async node(): Promise<NodeRecord & { instances: Instance[]; desired: NodeStateView }> {
     const inst = this.parts.instances;
     const instances = await inst.refresh().catch(() => inst.list());
-    return { ...this.record(), instances };
+    return { ...this.record(), instances, desired: this.parts.nodeState.view() };
+  }
+
+  /**
+   * Changes the desired state (nothing with `{}`) and applies it: constraints, loop, node record.
+   * Resolves with whether etcd has it.
+   */
+  async #desire(patch: Partial<NodeDesiredState>): Promise<boolean> {
+    const ns = this.parts.nodeState;
+    const saved = Object.keys(patch).length === 0 || await ns.set(patch);
+    this.parts.documents.constraints = ns.constraints;
+    const active = ns.state.active;
+    if (patch.active !== undefined || active !== this.#active) await this.#setActive(active);
+    else await this.parts.registration.update();
+    return saved;
   }
 
   /** Services in force with this node's instances (refreshed from the engine). */
@@ -315,8 +387,7 @@ export class Agent {
       node: this.identity.name,
       documents: this.parts.documents,
       instances: this.parts.instances,
-      setActive: (active) => this.#setActive(active),
-      publishNode: () => this.parts.registration.update(),
+      desire: (patch) => this.#desire(patch),
     });
   }
 }

@@ -10,6 +10,7 @@ import { getLogger } from "@logtape/logtape";
 import type { AgentCommand, CommandResult } from "../domain/commands.ts";
 import { ValidationError } from "../domain/errors.ts";
 import { excerpt } from "../domain/excerpt.ts";
+import type { NodeDesiredState } from "../domain/model.ts";
 import type { AgentDocuments, DocumentKind } from "./documents.ts";
 import type { InstanceManager } from "./executor/instances.ts";
 
@@ -20,15 +21,22 @@ export interface CommandTarget {
   node: string;
   documents: AgentDocuments;
   instances: Pick<InstanceManager, "start" | "stop">;
-  setActive(active: boolean): Promise<void>;
-  /** Writes the node record again (constraints changed). */
-  publishNode(): Promise<void>;
+  /**
+   * Changes the node's desired state (kept in etcd and the local cache: `node_state.ts`) and
+   * applies it; resolves with whether etcd has it (false: written when etcd returns).
+   */
+  desire(patch: Partial<NodeDesiredState>): Promise<boolean>;
 }
 
 const UPDATES = new Set(["all", "agent", "services", "policy", "analytics"]);
 
 function objectOf(o: unknown): Record<string, unknown> | undefined {
   return typeof o === "object" && o !== null ? o as Record<string, unknown> : undefined;
+}
+
+/** What a desired-state change says when etcd could not take it. */
+function pending(savedInEtcd: boolean): string {
+  return savedInEtcd ? "" : " (etcd unreachable: kept in the local cache, written when it returns)";
 }
 
 /** Runs one command; throws a `GruError` subclass on failure. */
@@ -39,13 +47,23 @@ export async function runCommand(cmd: AgentCommand, to: CommandTarget): Promise<
   log.info("Command {name} {target}", { name, target, object: cmd.object });
   if (name === "update" && UPDATES.has(target)) {
     const changed = await docs.reload(target as DocumentKind);
-    return { ok: true, message: `Reloaded ${changed.join(", ")}` };
+    const refused = docs.problems.map((p) => `${p.document} (${p.inForce} in force): ${p.error}`);
+    return {
+      ok: true,
+      message: `Reloaded ${changed.join(", ")}` +
+        (refused.length ? `; refused ${refused.join("; ")}` : ""),
+      ...(refused.length ? { data: { problems: docs.problems } } : {}),
+    };
   }
   switch (`${name} ${target}`) {
     case "start agent":
-    case "stop agent":
-      await to.setActive(name === "start");
-      return { ok: true, message: `Agent ${to.node} ${name === "start" ? "active" : "inactive"}` };
+    case "stop agent": {
+      const saved = await to.desire({ active: name === "start" });
+      return {
+        ok: true,
+        message: `Agent ${to.node} ${name === "start" ? "active" : "inactive"}${pending(saved)}`,
+      };
+    }
     case "start service": {
       const s = docs.service(cmd.object);
       const inst = await to.instances.start(s);
@@ -59,7 +77,13 @@ export async function runCommand(cmd: AgentCommand, to: CommandTarget): Promise<
       const obj = objectOf(cmd.object);
       const s = docs.service(obj ? obj.service : cmd.object);
       const id = obj && typeof obj.id === "string" ? obj.id : undefined;
-      const inst = await to.instances.stop(s, { id });
+      if (obj && obj.force !== undefined && typeof obj.force !== "boolean") {
+        throw new ValidationError(
+          `stop service: expected "force" to be true or false, found ${excerpt(obj.force)}`,
+        );
+      }
+      // The floor (docs/concurrency.md#floors) is checked in the instance queue; force skips it.
+      const inst = await to.instances.stop(s, { id, force: obj?.force === true });
       return {
         ok: true,
         message: `Stopped ${s.name} instance ${inst.name} on ${to.node}`,
@@ -74,9 +98,11 @@ export async function runCommand(cmd: AgentCommand, to: CommandTarget): Promise<
         );
       }
       for (const n of list) docs.service(n);
-      docs.constraints.baseServices = [...new Set(list as string[])];
-      await to.publishNode();
-      return { ok: true, message: `Base services: ${docs.constraints.baseServices.join(" ")}` };
+      const saved = await to.desire({ baseServices: [...new Set(list as string[])] });
+      return {
+        ok: true,
+        message: `Base services: ${docs.constraints.baseServices.join(" ")}${pending(saved)}`,
+      };
     }
     case "update node-cpumin":
     case "update node-cpumax": {
@@ -88,10 +114,8 @@ export async function runCommand(cmd: AgentCommand, to: CommandTarget): Promise<
           }`,
         );
       }
-      if (target === "node-cpumin") docs.constraints.cpuMin = x;
-      else docs.constraints.cpuMax = x;
-      await to.publishNode();
-      return { ok: true, message: `${target} = ${x}` };
+      const saved = await to.desire(target === "node-cpumin" ? { cpuMin: x } : { cpuMax: x });
+      return { ok: true, message: `${target} = ${x}${pending(saved)}` };
     }
     case "update service-constraints": {
       await docs.reloadConstraints(docs.service(cmd.object).name);

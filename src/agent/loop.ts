@@ -75,30 +75,58 @@ export class AutonomicLoop {
   #analytics = new AnalyticsCache();
   #abort: AbortController | undefined;
   #task: Promise<void> | undefined;
+  #died: string | undefined;
 
   constructor(options: LoopOptions) {
     this.#options = options;
   }
 
-  /** Whether the loop runs. */
+  /**
+   * Whether the loop runs: started and not asked to stop since. A loop that is stopping (its
+   * last tick still finishing) no longer counts as running, nor does one that died.
+   */
   get running(): boolean {
-    return this.#task !== undefined;
+    return this.#task !== undefined && this.#abort?.signal.aborted === false;
   }
 
-  /** Starts ticking (the first tick comes at once). Idempotent. */
+  /** Why the loop ended without being asked to, or undefined (cleared by the next start). */
+  get died(): string | undefined {
+    return this.#died;
+  }
+
+  /**
+   * Starts ticking (the first tick comes at once). Idempotent. Called while a stop is still
+   * waiting for its last tick, the new run begins once that tick is over: ticks never overlap,
+   * and the later call wins.
+   */
   start(): void {
-    if (this.#task) return;
+    if (this.running) return;
+    const previous = this.#task;
     const abort = new AbortController();
     this.#abort = abort;
-    this.#task = this.#run(abort.signal);
+    this.#died = undefined;
+    this.#task = (async () => {
+      await previous?.catch(() => {});
+      try {
+        await this.#run(abort.signal);
+        if (!abort.signal.aborted) this.#died = "the loop ended on its own";
+      } catch (err) {
+        this.#died = errorMessage(err);
+        log.error("The autonomic loop died: {error}", { error: this.#died });
+      } finally {
+        if (this.#abort === abort) this.#task = undefined;
+      }
+    })();
   }
 
-  /** Stops ticking and waits for the current tick. Idempotent. */
+  /**
+   * Stops ticking and waits for the current tick. Idempotent. A `start` made meanwhile wins:
+   * its run is left alone.
+   */
   async stop(): Promise<void> {
+    const task = this.#task;
     this.#abort?.abort(new Error("stopped"));
-    await this.#task?.catch(() => {});
-    this.#task = undefined;
-    this.#abort = undefined;
+    await task?.catch(() => {});
   }
 
   /** Runs one MAPE cycle and returns its record. */
@@ -125,6 +153,7 @@ export class AutonomicLoop {
       node: capacity,
       context: this.#options.cluster,
       now: clock.now(),
+      baseServices: state.constraints.baseServices,
     });
     const analyze = lap();
 
@@ -175,19 +204,25 @@ export class AutonomicLoop {
   }
 
   async #run(signal: AbortSignal): Promise<void> {
+    const clock = this.#options.clock;
     while (!signal.aborted) {
-      const started = this.#options.clock.now();
+      const started = clock.monotonic();
+      let interval = 1000;
       try {
         await this.tick();
       } catch (err) {
         log.error("Loop iteration failed: {error}", { error: errorMessage(err) });
       }
-      const interval = this.#options.state().config.autonomic.loopTimeInterval * 1000;
-      const wait = Math.max(0, interval - (this.#options.clock.now() - started));
       try {
-        await this.#options.clock.sleep(wait, signal);
+        interval = this.#options.state().config.autonomic.loopTimeInterval * 1000;
+      } catch (err) {
+        log.error("Cannot read the loop interval: {error}", { error: errorMessage(err) });
+      }
+      const wait = Math.max(0, interval - (clock.monotonic() - started));
+      try {
+        await clock.sleep(wait, signal);
       } catch {
-        return;
+        if (signal.aborted) return;
       }
     }
   }

@@ -13,7 +13,7 @@
  * | Method | Path                                   | What                                  |
  * |--------|----------------------------------------|---------------------------------------|
  * | GET    | /gru/v1/health                         | agent, dependency and token health (503 when degraded) |
- * | GET    | /gru/v1/node                           | node record and its instances (token) |
+ * | GET    | /gru/v1/node                           | node record, its instances and desired state (token) |
  * | GET    | /gru/v1/services                       | services in force with this node's instances, redacted (token) |
  * | GET    | /gru/v1/services/{name}                | one service, redacted (token)         |
  * | POST   | /gru/v1/services/{name}/instances      | start one instance (token)            |
@@ -242,11 +242,26 @@ export function createApi(agent: AgentApi, options: ApiOptions): Hono {
     const ok = h.status === "ok" && token.ok;
     const clean = (e: string | undefined) =>
       e === undefined ? undefined : escapeControl(redactUrl(e)).slice(0, 300);
+    // A degraded answer says why in `error.message`, as every other error answer does.
+    const refused = h.documents?.problems ?? [];
+    const why = [
+      h.store.ok ? undefined : `store: ${h.store.error ?? "not ok"}`,
+      h.docker.ok ? undefined : `docker: ${h.docker.error ?? "not ok"}`,
+      token.ok ? undefined : `token: ${token.error ?? "not ok"}`,
+      h.loop?.error === undefined ? undefined : `loop died: ${h.loop.error}`,
+      ...refused.map((p) => `document ${p.document} refused (${p.inForce} in force)`),
+    ].filter((x) => x !== undefined).join("; ");
     return c.json({
       ...h,
+      ...(ok ? {} : { error: { code: "degraded", message: clean(`Degraded: ${why}`) } }),
       status: ok ? "ok" : "degraded",
       store: { ...h.store, error: clean(h.store.error) },
       docker: { ...h.docker, error: clean(h.docker.error) },
+      ...(h.loop ? { loop: { ...h.loop, error: clean(h.loop.error) } } : {}),
+      documents: {
+        ok: refused.length === 0,
+        problems: refused.map((p) => ({ ...p, error: clean(p.error) })),
+      },
       token,
     }, ok ? 200 : 503);
   });

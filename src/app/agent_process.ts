@@ -10,7 +10,9 @@ import type { AgentRunOptions } from "../ports/cli_deps.ts";
 import type { TlsPaths } from "../ports/tls.ts";
 import { openStore } from "./store.ts";
 import type { Agent } from "../agent/agent.ts";
+import type { AgentDocuments } from "../agent/documents.ts";
 import { wireAgent } from "./agent_wiring.ts";
+import { nodeStateFile } from "./node_state_file.ts";
 import { createApi } from "../api/app.ts";
 import { DockerRuntime } from "../adapters/docker/docker_runtime.ts";
 import { resolveDockerUrl } from "../adapters/docker/docker_url.ts";
@@ -26,13 +28,10 @@ import { TokenKeeper } from "../api/token_keeper.ts";
 import { PrometheusTelemetry } from "../adapters/prometheus/prometheus_telemetry.ts";
 import { ReloadingSink } from "./reloading_sink.ts";
 import { systemClock } from "../domain/clock.ts";
+import { redactUrl } from "../api/redact.ts";
+import { RuntimeHolder, UsageHolder } from "./runtime_holder.ts";
 import { Backoff } from "../domain/backoff.ts";
-import {
-  errorMessage,
-  NotFoundError,
-  UnavailableError,
-  ValidationError,
-} from "../domain/errors.ts";
+import { errorMessage, NotFoundError, ValidationError } from "../domain/errors.ts";
 import type { AgentConfig } from "../domain/model.ts";
 import { defaultAgentConfig } from "../config/documents.ts";
 import type { ClusterStore } from "../cluster/cluster_store.ts";
@@ -79,32 +78,85 @@ function peerClient(tls: ServerTls): Deno.HttpClient {
   }
 }
 
-/** Waits for the cluster (and its config) while etcd is away; a missing cluster is fatal. */
-async function awaitCluster(
+/**
+ * Waits for the cluster and its config, retrying with backoff while etcd fails: a missing
+ * cluster is fatal; only a config that is invalid (it will not get better by waiting) starts
+ * the agent on the defaults, loudly, and `/health` reports the refused document.
+ */
+export async function awaitCluster(
   store: ClusterStore,
   cluster: string,
   signal: AbortSignal,
 ): Promise<AgentConfig> {
-  const backoff = new Backoff(systemClock);
+  const backoff = new Backoff(systemClock, { minMs: 250, maxMs: 5000 });
   while (true) {
     try {
       await store.requireCluster(cluster);
-      return await store.getConfig(cluster).catch((err) => {
-        log.error("Cluster config is invalid, using defaults until fixed: {error}", {
+      return await store.getConfig(cluster);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw err;
+      if (err instanceof ValidationError) {
+        log.error("Cluster config is invalid; STARTING ON THE DEFAULTS until fixed: {error}", {
           error: errorMessage(err),
         });
         return defaultAgentConfig();
-      });
-    } catch (err) {
-      if (err instanceof NotFoundError) throw err;
-      if (!(err instanceof UnavailableError)) throw err;
-      log.warn("etcd unavailable ({error}); retrying in {ms} ms", {
+      }
+      log.warn("Cannot read the cluster config ({error}); retrying in {ms} ms", {
         error: errorMessage(err),
         ms: backoff.peek(),
       });
       await backoff.wait(signal);
     }
   }
+}
+
+/**
+ * Reads every document before the agent starts, retrying with backoff while the store fails, so
+ * a transient error never starts the agent on default documents. Refused documents do not
+ * count as failures: they are reported and the rest loads.
+ */
+export async function awaitDocuments(documents: AgentDocuments, signal: AbortSignal) {
+  const backoff = new Backoff(systemClock, { minMs: 250, maxMs: 5000 });
+  while (!await documents.tryLoad()) {
+    log.warn("Cannot read the cluster documents ({error}); retrying in {ms} ms", {
+      error: documents.error,
+      ms: backoff.peek(),
+    });
+    await backoff.wait(signal);
+  }
+}
+
+/** What the Docker engine client is built from; a change rebuilds it. */
+function engineSettings(config: AgentConfig, override: string | undefined): string {
+  const d = config.docker;
+  return JSON.stringify([override ?? d.daemonUrl, d.daemonTimeout, d.tls ?? null]);
+}
+
+/** The Docker engine client and the usage reader that goes with it. */
+async function buildEngine(
+  config: AgentConfig,
+  override: string | undefined,
+  nodeIp: string,
+): Promise<{ runtime: DockerRuntime; usage: UsageReader }> {
+  const url = override ?? config.docker.daemonUrl;
+  const tls = config.docker.tls;
+  const runtime = new DockerRuntime({
+    endpoint: resolveDockerUrl(url, { nodeIp, tls: tls !== undefined }),
+    timeoutMs: Math.max(1, config.docker.daemonTimeout) * 1000,
+    tls: tls
+      ? { ca: await readPem(tls.ca), cert: await readPem(tls.cert), key: await readPem(tls.key) }
+      : undefined,
+  });
+  // Cgroup files when the agent runs beside the engine; else the streamed stats API.
+  const local = runtime.endpointIsLocal
+    ? await CgroupUsageReader.detect().catch(() => undefined)
+    : undefined;
+  const usage: UsageReader = local ?? new DockerStatsUsageReader(runtime.streamDocker);
+  log.info("Docker engine at {url}; container usage read from {source}", {
+    url: redactUrl(url),
+    source: usage.kind,
+  });
+  return { runtime, usage };
 }
 
 /** Runs the agent until a signal; resolves with the exit code. */
@@ -128,15 +180,11 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
   const store = await openStore(options.store);
   try {
     const config = await awaitCluster(store, id.cluster, stop.signal);
-    const url = options.docker ?? config.docker.daemonUrl;
-    const tls = config.docker.tls;
-    const runtime = new DockerRuntime({
-      endpoint: resolveDockerUrl(url, { nodeIp: id.address, tls: tls !== undefined }),
-      timeoutMs: Math.max(1, config.docker.daemonTimeout) * 1000,
-      tls: tls
-        ? { ca: await readPem(tls.ca), cert: await readPem(tls.cert), key: await readPem(tls.key) }
-        : undefined,
-    });
+    // The engine client lives in holders: `update agent` swaps it when its settings change.
+    const engine = await buildEngine(config, options.docker, id.address);
+    const runtime = new RuntimeHolder(engine.runtime);
+    const usage = new UsageHolder(engine.usage);
+    let engineKey = engineSettings(config, options.docker);
     // The gossip signing key; an identity without one (made by hand) gets a key for this run.
     const signer = await ShareSigner.create(
       id.cluster,
@@ -159,12 +207,6 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
       });
       return parseGossipMessage(await client.request(address, "POST", "/gossip", message));
     };
-    // Cgroup files when the agent runs beside the engine; else the streamed stats API.
-    const local = runtime.endpointIsLocal
-      ? await CgroupUsageReader.detect().catch(() => undefined)
-      : undefined;
-    const usage: UsageReader = local ?? new DockerStatsUsageReader(runtime.streamDocker);
-    log.info("Container usage read from {source}", { source: usage.kind });
     const telemetry = new PrometheusTelemetry();
     const sink = new ReloadingSink(() => agent.config.metric);
     const agent: Agent = wireAgent({
@@ -186,11 +228,22 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
       labels: options.labels,
       usage,
       activate: options.activate,
+      nodeStateCache: options.statePath ? nodeStateFile(options.statePath) : undefined,
       gossip,
       signer,
       telemetry,
       sink,
     });
+    agent.parts.documents.onConfig = async (next) => {
+      const key = engineSettings(next, options.docker);
+      if (key === engineKey) return;
+      const fresh = await buildEngine(next, options.docker, id.address);
+      engineKey = key;
+      await runtime.swap(fresh.runtime);
+      await usage.swap(fresh.usage);
+      log.info("Docker engine settings changed: engine client rebuilt");
+      await agent.engineChanged();
+    };
     telemetry.gauge("gru_metric_points_buffered", "Measurements waiting to be written.", () => [{
       value: sink.stats().buffered,
     }]);
@@ -278,6 +331,7 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
           "gossip verifies peers against the system's root certificates only",
       );
     }
+    await awaitDocuments(agent.parts.documents, stop.signal);
     await agent.start();
     await new Promise<void>((resolve) => {
       if (stop.signal.aborted) resolve();

@@ -15,6 +15,7 @@ import { InstanceManager } from "../agent/executor/instances.ts";
 import { type ClusterContext, soloCluster } from "../agent/gossip/cluster_context.ts";
 import { Gossiper, type GossipTransport } from "../agent/gossip/gossiper.ts";
 import type { ShareSigner } from "../agent/gossip/signing.ts";
+import type { NodeShare } from "../agent/gossip/types.ts";
 import { idleShare } from "../agent/gossip/merge.ts";
 import { AutonomicLoop, type LoopState } from "../agent/loop.ts";
 import { Membership } from "../agent/membership.ts";
@@ -22,6 +23,7 @@ import { Monitor } from "../agent/monitor/monitor.ts";
 import { DecisionLog } from "../agent/record/decisions.ts";
 import { Recorder } from "../agent/record/record.ts";
 import { NodeRegistration } from "../agent/registration.ts";
+import { NodeState, type NodeStateCacheFile } from "../agent/node_state.ts";
 import type { ClusterStore } from "../cluster/cluster_store.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { Prng } from "../domain/random.ts";
@@ -51,6 +53,11 @@ export interface AgentOptions {
   prng?: Prng;
   /** Start the autonomic loop at once (as if `start agent` had been received). */
   activate?: boolean;
+  /**
+   * The local cache of the node's desired state (beside the identity file), for a start with
+   * etcd down; none when absent.
+   */
+  nodeStateCache?: NodeStateCacheFile | undefined;
   /** Sampling period of the monitor, ms. @default 1000 */
   sampleMs?: number;
   /** How to reach peers for gossip; without it the agent plans as a cluster of one. */
@@ -78,6 +85,18 @@ export function wireAgent(o: AgentOptions): Agent {
     cluster: id.cluster,
     node: id.name,
     spec: { hostIp: id.hostIp, etcdAddr: o.etcdAddr, env: o.env, labels: o.labels },
+    bounds: {
+      isBase: (service) => documents.constraints.baseServices.includes(service),
+      // The live peers' last shares (a node gone from etcd no longer counts).
+      elsewhere: (service): number => {
+        const shares: NodeShare[] = gossiper?.view.entries() ?? [];
+        return shares
+          .filter((e) => e.origin !== id.name && membership.nodes.has(e.origin))
+          .reduce((n, e) =>
+            n + (e.services[service]?.running ?? 0) +
+            (e.services[service]?.pending ?? 0), 0);
+      },
+    },
   });
   const monitor = new Monitor({
     runtime: o.runtime,
@@ -122,6 +141,7 @@ export function wireAgent(o: AgentOptions): Agent {
       settings: () => ({
         intervalMs: documents.config.communication.loopTimeInterval * 1000,
         maxFriends: documents.config.communication.maxFriends,
+        maxSkewMs: documents.config.communication.maxClockSkew * 1000,
       }),
       registered: () => registration.registered,
       fallbackShare: () =>
@@ -132,11 +152,12 @@ export function wireAgent(o: AgentOptions): Agent {
           capacity: instances.ledger.capacity(),
           now: clock.now(),
           warmupMs: documents.config.autonomic.warmup * 1000,
+          baseServices: documents.constraints.baseServices,
         }),
       telemetry,
     })
     : undefined;
-  const cluster = gossiper ?? soloCluster(id.name);
+  const cluster = gossiper ?? soloCluster(id.name, clock);
   const decisions = new DecisionLog(100);
   const loop = wireLoop({
     state: () => ({
@@ -171,6 +192,12 @@ export function wireAgent(o: AgentOptions): Agent {
     discovery: new Discovery(o.store.kv, id.hostIp),
     gossiper,
     activate: o.activate ?? false,
+    nodeState: new NodeState({
+      store: o.store,
+      cluster: id.cluster,
+      node: id.name,
+      cache: o.nodeStateCache,
+    }),
   });
   return agent;
 }

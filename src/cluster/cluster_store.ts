@@ -13,12 +13,14 @@ import type {
   Analytic,
   ClusterDocs,
   NodeConstraints,
+  NodeDesiredState,
   NodeRecord,
   PolicyConfig,
   ServiceDescriptor,
 } from "../domain/model.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../domain/errors.ts";
 import { assertName, clusterKeys, EMPTY_DOCUMENT, GRU_ROOT } from "./keys.ts";
+import { parseDesiredState } from "./node_desired.ts";
 import {
   type ClusterTokens,
   readClusterTokens,
@@ -36,6 +38,11 @@ import {
   parsePolicyConfig,
   parseServiceDescriptor,
 } from "../config/documents.ts";
+
+/** One stored document read on its own: its value, or why it was refused. */
+export type CheckedDocument<T> =
+  & { key: string; name: string }
+  & ({ value: T; error?: undefined } | { value?: undefined; error: string });
 
 /** A cluster as listed. */
 export interface ClusterSummary {
@@ -55,6 +62,21 @@ function parseStored<T>(
     throw new ValidationError(`Cannot parse etcd key ${key}: not JSON`, { cause: err });
   }
   return parse(value, `etcd:${key}`);
+}
+
+function checkEach<T>(
+  entries: KvEntry[],
+  parse: (input: unknown, source: string) => T,
+): CheckedDocument<T>[] {
+  return entries.map(({ key, value }) => {
+    const name = key.slice(key.lastIndexOf("/") + 1);
+    try {
+      return { key, name, value: parseStored(value, key, parse) };
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      return { key, name, error: err.message };
+    }
+  });
 }
 
 /** Cluster operations over a `KvStore`. */
@@ -163,6 +185,22 @@ export class ClusterStore {
     const key = clusterKeys(cluster).service(name);
     const raw = await this.kv.get(key);
     return raw === undefined ? undefined : parseStored(raw, key, parseServiceDescriptor);
+  }
+
+  /**
+   * Every service descriptor read one by one: a document that does not parse comes back with
+   * its error instead of failing the others. Store errors still throw.
+   */
+  async checkServices(cluster: string): Promise<CheckedDocument<ServiceDescriptor>[]> {
+    return checkEach(
+      await this.kv.getPrefix(clusterKeys(cluster).services),
+      parseServiceDescriptor,
+    );
+  }
+
+  /** Every analytic read one by one, as {@linkcode checkServices} does. */
+  async checkAnalytics(cluster: string): Promise<CheckedDocument<Analytic>[]> {
+    return checkEach(await this.kv.getPrefix(clusterKeys(cluster).analytics), parseAnalytic);
   }
 
   /** Every analytic, sorted by name. */
@@ -323,5 +361,28 @@ export class ClusterStore {
   /** Rewrites the node's `active` flag on `lease`. */
   async putNodeActive(cluster: string, name: string, active: boolean, lease: string) {
     await this.kv.put(clusterKeys(cluster).nodeActive(name), String(active), { lease });
+  }
+
+  /**
+   * The node's desired state (a Gru addition, outside its lease: it outlives the agent), or
+   * `undefined` when none is stored. Throws `ValidationError` naming the key when it is invalid.
+   */
+  async getNodeDesired(
+    cluster: string,
+    name: string,
+  ): Promise<Partial<NodeDesiredState> | undefined> {
+    const key = clusterKeys(cluster).nodeDesired(name);
+    const raw = await this.kv.get(key);
+    return raw === undefined ? undefined : parseDesiredState(raw, `etcd key ${key}`);
+  }
+
+  /** Writes the node's desired state (no lease). Absent fields mean their defaults. */
+  async putNodeDesired(
+    cluster: string,
+    name: string,
+    state: Partial<NodeDesiredState>,
+  ): Promise<void> {
+    assertName("node", name);
+    await this.kv.put(clusterKeys(cluster).nodeDesired(name), JSON.stringify(state));
   }
 }

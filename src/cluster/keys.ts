@@ -34,6 +34,10 @@ export function clusterKeys(cluster: string) {
     nodeConstraints: (name: string) => `${root}nodes/${name}/constraints`,
     nodeResources: (name: string) => `${root}nodes/${name}/resources`,
     nodeActive: (name: string) => `${root}nodes/${name}/active`,
+    /** Desired node states, outside any lease (not in the original). */
+    desired: `${root}desired/`,
+    /** One node's desired state: JSON of `NodeDesiredState`, any field may be absent. */
+    nodeDesired: (name: string) => `${root}desired/${name}`,
   };
 }
 

@@ -36,7 +36,7 @@ Deno.test("defaultAgentConfig() holds the documented defaults", () => {
       scaleInStabilization: 10,
       decisionHistory: 100,
     },
-    communication: { loopTimeInterval: 5, maxFriends: 3 },
+    communication: { loopTimeInterval: 5, maxFriends: 3, maxClockSkew: 30 },
     storage: { storageService: "internal" },
     metric: { metricService: "none", configuration: {} },
     discovery: { appRoot: "", ttl: 5 },
@@ -98,7 +98,7 @@ Deno.test("parseAgentConfig() reads the original README example unchanged", () =
       scaleInStabilization: 10,
       decisionHistory: 100,
     },
-    communication: { loopTimeInterval: 55, maxFriends: 5 },
+    communication: { loopTimeInterval: 55, maxFriends: 5, maxClockSkew: 30 },
     storage: { storageService: "internal" },
     metric: {
       metricService: "influxdb",
@@ -427,4 +427,25 @@ Deno.test("node documents read the original's lower-case keys", () => {
 
 Deno.test("document names follow the cluster key rule", () => {
   assert.equal(DOCUMENT_NAME_PATTERN.source, NAME_PATTERN.source);
+});
+
+Deno.test("StopTimeout is bounded to 0..300 s, with an error naming the file and the path", () => {
+  const parse = (stopTimeout: unknown) =>
+    parseServiceDescriptor(
+      { Name: "web", Image: "i", Configuration: { StopTimeout: stopTimeout } },
+      "services/web.json",
+    );
+  assert.equal(parse(300).configuration.stopTimeout, 300);
+  assert.equal(parse(0).configuration.stopTimeout, 0);
+  for (const bad of [301, -1, 2.5, "10"]) {
+    assert.throws(
+      () => parse(bad),
+      (e: unknown) =>
+        e instanceof ValidationError &&
+        /services\/web\.json/.test(e.message) &&
+        /configuration\.stopTimeout|Configuration\.StopTimeout/i.test(e.message) &&
+        /from 0 to 300/.test(e.message),
+      `StopTimeout ${bad}`,
+    );
+  }
 });

@@ -73,7 +73,14 @@ export const EXPECT = {
   expr: "an expression",
   volume: "an object ({})",
   object: "an object",
+  stopTimeout: "a whole number of seconds from 0 to 300",
 } as const;
+
+/**
+ * The longest grace period a service may ask for between SIGTERM and SIGKILL, seconds. A stop
+ * request waits that long plus `DaemonTimeout`, and it holds this node's action queue meanwhile.
+ */
+export const MAX_STOP_TIMEOUT_SECONDS = 300;
 
 const DAEMON_URL_PATTERNS = [
   /^default$/,
@@ -185,6 +192,7 @@ export const agentConfigSchema = z.object({
   communication: z.object({
     loopTimeInterval: positive(EXPECT.seconds).default(5),
     maxFriends: wholeAtLeast(1, EXPECT.maxFriends).default(3),
+    maxClockSkew: positive(EXPECT.seconds).default(30),
   }, { error: EXPECT.object }).prefault({}),
   storage: z.object({
     storageService: z.literal("internal", { error: EXPECT.storage }).default("internal"),
@@ -211,7 +219,8 @@ export const dockerConfigurationSchema = z.object({
   links: strList().default([]),
   ports: ports.default({}),
   cmd: strList().default([]),
-  stopTimeout: wholeAtLeast(0, EXPECT.wholeOrZero).default(0),
+  stopTimeout: wholeAtLeast(0, EXPECT.stopTimeout)
+    .max(MAX_STOP_TIMEOUT_SECONDS, { error: EXPECT.stopTimeout }).default(0),
 }, { error: EXPECT.object });
 
 /** A service descriptor, `/gru/<cluster>/services/<name>`. */

@@ -56,6 +56,11 @@ export interface AgentConfig {
     loopTimeInterval: number;
     /** Peers contacted per round (>= 1). */
     maxFriends: number;
+    /**
+     * Seconds a peer's clock may be ahead of this node's: gossip entries whose version, time or
+     * action lies further ahead are dropped (> 0; docs/gossip.md).
+     */
+    maxClockSkew: number;
   };
   storage: { storageService: "internal" };
   metric: {
@@ -166,6 +171,15 @@ export interface NodeConstraints {
   cpuMin: number;
   cpuMax: number;
   baseServices: string[];
+}
+
+/**
+ * A node's desired state (a Gru addition): its constraints and whether its autonomic loop should
+ * run. Kept at `/gru/<cluster>/desired/<node>`, outside the node's lease, so a restarted agent
+ * restores it (docs/compat.md#desired-node-state).
+ */
+export interface NodeDesiredState extends NodeConstraints {
+  active: boolean;
 }
 
 /** `…/nodes/<node>/resources`. */

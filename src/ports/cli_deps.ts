@@ -66,6 +66,11 @@ export interface AgentRunOptions {
   dryRun: boolean;
   /** Start the autonomic loop at once instead of waiting for `start agent`. */
   activate: boolean;
+  /**
+   * The identity file: the node's desired state is cached beside it (for a start with etcd
+   * down). Absent: no local cache.
+   */
+  statePath?: string | undefined;
   /** Extra labels on every container this agent creates. */
   labels: Record<string, string>;
   /**

@@ -91,9 +91,20 @@ export class DockerRuntime implements ContainerRuntime {
    */
   readonly endpointIsLocal: boolean;
 
+  /** The per-request timeout, ms. */
+  readonly #timeoutMs: number;
+
+  /**
+   * A client with no timeout of its own, for requests that carry their own deadline (stop):
+   * dockerode's `connectionTimeout` runs until the response headers, which a stop sends only
+   * once the container is gone.
+   */
+  readonly #deadlineDocker: Docker;
+
   constructor(options: DockerRuntimeOptions) {
     const ep = options.endpoint;
     const timeout = options.timeoutMs ?? 10_000;
+    this.#timeoutMs = timeout;
     const base: Docker.DockerOptions = ep.kind === "socket" ? { socketPath: ep.socketPath } : {
       host: ep.host,
       port: ep.port,
@@ -106,6 +117,7 @@ export class DockerRuntime implements ContainerRuntime {
     this.endpointIsLocal = ep.kind === "socket" ||
       ["127.0.0.1", "localhost", "::1"].includes(ep.host);
     this.streamDocker = new Docker({ ...base, connectionTimeout: timeout } as Docker.DockerOptions);
+    this.#deadlineDocker = new Docker(base);
   }
 
   async info(): Promise<EngineInfo> {
@@ -213,11 +225,30 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  /**
+   * Stops a container, waiting up to `timeoutSeconds` for it to exit after SIGTERM before the
+   * engine kills it. The engine answers only once the container is gone, so this request gets
+   * its own deadline of the grace period plus the per-request timeout as a margin (the
+   * per-request idle timeout would cut a grace period longer than itself with a socket
+   * hang-up, leaving the container running).
+   */
   async stop(id: string, timeoutSeconds: number): Promise<void> {
+    const deadlineMs = Math.max(0, timeoutSeconds) * 1000 + this.#timeoutMs;
     try {
-      await this.docker.getContainer(ref(id)).stop({ t: timeoutSeconds });
+      await this.#deadlineDocker.getContainer(ref(id)).stop({
+        t: timeoutSeconds,
+        abortSignal: AbortSignal.timeout(deadlineMs),
+      });
     } catch (err) {
       if ((err as DockerError).statusCode === 304) return; // already stopped
+      const e = err as DockerError;
+      if (e?.name === "AbortError" || e?.name === "TimeoutError") {
+        throw new UnavailableError(
+          `Docker stop ${id.slice(0, 12)} failed: no answer within ${deadlineMs / 1000} s ` +
+            `(grace period ${timeoutSeconds} s plus ${this.#timeoutMs / 1000} s)`,
+          { cause: err },
+        );
+      }
       throw wrap(err, `stop ${id.slice(0, 12)}`);
     }
   }

@@ -3,12 +3,23 @@
  * username/password and TLS, a deadline on every unary call so an unreachable etcd gives an
  * `UnavailableError` in seconds rather than a hang, and leases kept alive by the client.
  *
+ * With several endpoints (members of one etcd cluster) a call that fails on one member is tried
+ * on the others (up to one retry per endpoint, each attempt with its own deadline): the loss
+ * of a member or a leader election costs a few seconds, not an error. Leases' keep-alive
+ * streams and watches reconnect to a live member by themselves.
+ *
  * @module
  */
 
 import { Buffer } from "node:buffer";
 import { Etcd3, isRecoverableError, type Lease } from "etcd3";
-import { circuitBreaker, ConsecutiveBreaker, handleWhen, retry } from "cockatiel";
+import {
+  circuitBreaker,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  retry,
+} from "cockatiel";
 import type {
   KvCompare,
   KvEntry,
@@ -92,7 +103,12 @@ export class EtcdKvStore implements KvStore {
             halfOpenAfter: 500,
             breaker: new ConsecutiveBreaker(3),
           }),
-        global: retry(handleWhen(isRecoverableError), { maxAttempts: 1 }),
+        // A call that fails on one member (killed, or without a leader during an election)
+        // is tried again on the others, each attempt with its own deadline.
+        global: retry(handleWhen(isRecoverableError), {
+          maxAttempts: Math.max(1, endpoints.length),
+          backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }),
+        }),
       },
     });
     return new EtcdKvStore(client, endpoints);

@@ -7,16 +7,22 @@
  *
  * 1. **Cluster limits.** Scale-out stops at the service's `MaxInstances` counted over the whole
  *    cluster view; scale-in stops at `MinInstances` counted the same way.
- * 2. **Cluster cooldown.** The view carries every node's recent actions (its ledger). A node does
- *    not start an instance of a service another node started within `ScaleOutCooldown`, nor stop
- *    one when another node stopped or started one within `ScaleInCooldown`.
+ * 2. **Cluster cooldown.** The view carries every node's recent actions (its ledger), each with
+ *    its age on this node's clock (peers' clock offsets cancel out). A node does not start an
+ *    instance of a service another node started within `ScaleOutCooldown`, nor stop one when
+ *    another node stopped or started one within `ScaleInCooldown`.
  * 3. **Probabilistic gate** (as in DEPAS). Of the `m` nodes that could take the action — nodes
  *    with room for one more instance for a scale-out, nodes running the service for a
  *    scale-in, plus live nodes whose share has not arrived yet — each acts with probability
  *    `1/m`. In expectation one node acts per loop; the
  *    cluster cooldown then holds the others back while the new instance's effect shows.
  * 4. **Partition safety.** A node that cannot see etcd or most of its peers never scales in;
- *    it keeps its local guarantees (base services, min instances).
+ *    it keeps its local guarantees (base services).
+ *
+ * 5. **Outside the bounds, the reconciliation acts alone.** While the cluster-wide count is
+ *    below `MinInstances` no decision starts an instance, and while it is above `MaxInstances`
+ *    none stops one: the level-triggered reconciliation (reconcile.ts) deals exactly the gap
+ *    out, and a decision acting beside it would count the same gap twice.
  *
  * @module
  */
@@ -33,8 +39,11 @@ export interface ClusterServiceView {
   pending: number;
   /** Nodes with room for one more instance. */
   canHost: string[];
-  /** Every node's recent actions on this service, newest first. */
-  recentActions: { origin: string; action: "start" | "stop"; time: number; reason: string }[];
+  /**
+   * Every node's recent actions on this service, youngest first; `age` is how long ago, in ms
+   * on this node's clock (gossip carries ages, not times: see aggregate.ts).
+   */
+  recentActions: { origin: string; action: "start" | "stop"; age: number; reason: string }[];
 }
 
 /** Inputs of `coordinate`. */
@@ -60,6 +69,13 @@ export interface CoordinationInput {
 export type Coordination =
   | { ok: true; p?: number; draw?: number }
   | { ok: false; reason: string; p?: number; draw?: number };
+
+/** Why a decision leaves a service outside its bounds to the reconciliation. */
+function reconciling(total: number, svc: ServiceDescriptor): string {
+  return `has ${total} instances in the cluster for [${svc.minInstances}, ${
+    svc.maxInstances > 0 ? svc.maxInstances : "∞"
+  }]: the bounds reconciliation`;
+}
 
 function ago(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s ago`;
@@ -95,6 +111,9 @@ export function coordinateStart(
   const svc = input.services.get(service);
   if (!view || !svc) return { ok: true, p: 1 };
   const total = view.running + view.pending;
+  if (svc.minInstances > 0 && total < svc.minInstances) {
+    return { ok: false, reason: `${service} ${reconciling(total, svc)} fills the deficit` };
+  }
   if (svc.maxInstances > 0 && total >= svc.maxInstances) {
     return {
       ok: false,
@@ -102,15 +121,12 @@ export function coordinateStart(
     };
   }
   const recent = view.recentActions.find((a) =>
-    a.origin !== input.self && a.action === "start" &&
-    input.now - a.time < input.scaleOutCooldownMs
+    a.origin !== input.self && a.action === "start" && a.age < input.scaleOutCooldownMs
   );
   if (recent) {
     return {
       ok: false,
-      reason: `cluster cooldown: ${recent.origin} started ${service} ${
-        ago(input.now - recent.time)
-      }`,
+      reason: `cluster cooldown: ${recent.origin} started ${service} ${ago(recent.age)}`,
     };
   }
   return gate(
@@ -130,6 +146,12 @@ export function coordinateStop(
   const view = input.cluster[service];
   const svc = input.services.get(service);
   if (!view || !svc) return { ok: true, p: 1 };
+  if (svc.maxInstances > 0 && view.running + view.pending > svc.maxInstances) {
+    return {
+      ok: false,
+      reason: `${service} ${reconciling(view.running + view.pending, svc)} stops the excess`,
+    };
+  }
   if (view.running + view.pending <= Math.max(svc.minInstances, 0) && svc.minInstances > 0) {
     return {
       ok: false,
@@ -139,14 +161,14 @@ export function coordinateStop(
     };
   }
   const recent = view.recentActions.find((a) =>
-    a.origin !== input.self && input.now - a.time < input.scaleInCooldownMs
+    a.origin !== input.self && a.age < input.scaleInCooldownMs
   );
   if (recent) {
     return {
       ok: false,
       reason: `cluster cooldown: ${recent.origin} ${
         recent.action === "start" ? "started" : "stopped"
-      } ${service} ${ago(input.now - recent.time)}`,
+      } ${service} ${ago(recent.age)}`,
     };
   }
   return gate(

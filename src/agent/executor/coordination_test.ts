@@ -72,7 +72,7 @@ const cases: { name: string; in: CoordinationInput; ok: boolean; reason?: RegExp
           running: 2,
           pending: 0,
           canHost: ["n1"],
-          recentActions: [{ origin: "n2", action: "start", time: 97_000, reason: "scaleout" }],
+          recentActions: [{ origin: "n2", action: "start", age: 3_000, reason: "scaleout" }],
         },
       },
     }),
@@ -89,7 +89,7 @@ const cases: { name: string; in: CoordinationInput; ok: boolean; reason?: RegExp
           running: 1,
           pending: 0,
           canHost: ["n1"],
-          recentActions: [{ origin: "n1", action: "start", time: 99_000, reason: "scaleout" }],
+          recentActions: [{ origin: "n1", action: "start", age: 1_000, reason: "scaleout" }],
         },
       },
     }),
@@ -111,6 +111,30 @@ const cases: { name: string; in: CoordinationInput; ok: boolean; reason?: RegExp
     }),
     ok: false,
     reason: /cluster min of web: 1 of min 1/,
+  },
+  {
+    name: "no decision scales out below the cluster min: the reconciliation fills it",
+    in: input({
+      services: new Map([["web", {
+        ...descriptor("web", { cpuNumber: 1 }),
+        minInstances: 3,
+        maxInstances: 3,
+      }]]),
+    }),
+    ok: false,
+    reason: /web has 2 instances in the cluster for \[3, 3\]: the bounds reconciliation fills/,
+  },
+  {
+    name: "no decision scales in above the cluster max: the reconciliation stops the excess",
+    in: input({
+      chosen: cand("scalein", ["web"]),
+      prng: () => 0,
+      cluster: {
+        web: { nodes: ["n1", "n2"], running: 5, pending: 0, canHost: [], recentActions: [] },
+      },
+    }),
+    ok: false,
+    reason: /web has 5 instances in the cluster for \[1, 4\]: the bounds reconciliation stops/,
   },
   {
     name: "scale-in gate counts the nodes running the service",

@@ -1,7 +1,8 @@
 /**
  * The execute phase: carries the planner's choice out on this node unless dry-run, a guard
  * (cooldowns, scale-in stabilization) or the cluster coordination holds it back; then keeps
- * base services and cluster minimums; then tells the cluster what it did. One action at a time.
+ * base services and the cluster-wide bounds (upkeep.ts, reconcile.ts); then tells the cluster
+ * what it did. One action at a time.
  *
  * @module
  */
@@ -23,7 +24,7 @@ import {
   type ScalingHistory,
 } from "./guards.ts";
 import type { InstanceManager } from "./instances.ts";
-import { keepBaseServices, keepClusterMin } from "./upkeep.ts";
+import { keepBaseServices, keepClusterBounds } from "./upkeep.ts";
 
 /** How the phase ended. */
 export interface Execution {
@@ -68,7 +69,9 @@ export class Executor {
   async execute(input: ExecutionInput): Promise<Execution> {
     const { chosen } = input.decision;
     const now = this.#options.clock.now();
-    noteScaleInWishes(this.#history, input.decision.candidates, now);
+    // The guards measure on the monotonic clock: an NTP step of the wall clock neither
+    // stretches nor cuts a cooldown or a stabilization window.
+    noteScaleInWishes(this.#history, input.decision.candidates, this.#options.clock.monotonic());
     const rule = chosen.name === "noaction" ? undefined : input.policy[chosen.name];
     const dry = input.dryRun || input.autonomic.dryRun || (rule?.dryRun ?? false);
     const result = chosen.name === "noaction"
@@ -105,7 +108,7 @@ export class Executor {
       scaleOutCooldownMs: autonomic.scaleOutCooldown * 1000,
       scaleInCooldownMs: autonomic.scaleInCooldown * 1000,
     };
-    const guard = checkGuards(chosen, this.#history, now, {
+    const guard = checkGuards(chosen, this.#history, this.#options.clock.monotonic(), {
       ...cooldowns,
       scaleInStabilizationMs: autonomic.scaleInStabilization * 1000,
     });
@@ -142,24 +145,24 @@ export class Executor {
         break;
       }
     }
-    recordScaling(this.#history, chosen, this.#options.clock.now());
+    recordScaling(this.#history, chosen, this.#options.clock.monotonic());
     return out;
   }
 
   async #upkeep(input: ExecutionInput, done: readonly ActionRecord[]): Promise<ActionRecord[]> {
     const { instances, act } = this.#options;
     const out = await keepBaseServices(input.baseServices, input.services, instances, act);
-    // Cluster-wide floors wait for a complete view: a node that has not heard from every live
-    // peer yet cannot tell whether they already started the missing instances.
-    if (input.merged.unknownPeers.length > 0) return out;
+    // Level-triggered: the cluster-wide count against [Min, Max], this node doing its share of
+    // the gap; nothing while cut off or while the view lacks a live member (reconcile.ts).
     out.push(
-      ...await keepClusterMin({
+      ...await keepClusterBounds({
         self: input.self,
-        now: this.#options.clock.now(),
-        prng: this.#options.prng,
         services: input.services,
         cluster: input.merged.cluster,
+        baseServices: input.baseServices,
         done: [...done, ...out],
+        partitioned: input.merged.partitioned,
+        unknownPeers: input.merged.unknownPeers,
         scaleOutCooldownMs: input.autonomic.scaleOutCooldown * 1000,
         scaleInCooldownMs: input.autonomic.scaleInCooldown * 1000,
         canHost: (svc) => instances.ledger.canHost(svc).ok,

@@ -8,7 +8,11 @@
 
 import type { Candidate } from "../planner/types.ts";
 
-/** Per-service timestamps (ms) of the last scaling actions and of scale-in wishes. */
+/**
+ * Per-service times of the last scaling actions and of scale-in wishes, in ms on the node's
+ * monotonic clock (`Clock.monotonic`), never wall time: an NTP step backwards would otherwise
+ * stretch every cooldown by the size of the step. Every `now` passed below is on that clock.
+ */
 export interface ScalingHistory {
   lastScaleOut: Map<string, number>;
   lastAction: Map<string, number>;

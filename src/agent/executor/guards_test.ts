@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { checkGuards, newHistory, noteScaleInWishes, recordScaling } from "./guards.ts";
 import type { Candidate } from "../planner/types.ts";
+import { FakeClock } from "../../domain/clock.ts";
 
 const settings = {
   scaleOutCooldownMs: 10_000,
@@ -51,4 +52,16 @@ Deno.test("checkGuards() never blocks noaction", () => {
   const h = newHistory();
   recordScaling(h, c("scaleout", ["web"]), 0);
   assert.deepEqual(checkGuards(c("noaction", ["noservice"]), h, 1, settings), { ok: true });
+});
+
+Deno.test("guards fed the monotonic clock ignore a wall step backwards", () => {
+  const clock = new FakeClock(1_700_000_000_000);
+  const h = newHistory();
+  recordScaling(h, c("scaleout", ["web"]), clock.monotonic());
+  clock.stepWall(-86_400_000); // NTP steps the wall clock back a day
+  clock.advance(settings.scaleOutCooldownMs);
+  assert.deepEqual(checkGuards(c("scaleout", ["web"]), h, clock.monotonic(), settings), {
+    ok: true,
+  });
+  assert.equal(clock.now(), 1_700_000_000_000 - 86_400_000 + settings.scaleOutCooldownMs);
 });

@@ -3,6 +3,17 @@
  * docs/compat.md#d27), adopts existing containers' resources at start-up, and starts and stops instances
  * through the resource ledger, one action at a time.
  *
+ * Every start, stop and refresh runs in one serial queue, and the bounds are checked inside
+ * it, on a listing taken there: whatever was decided before (by the loop or by a manual
+ * command) is checked again against what is true when the action runs.
+ * - a start is refused (409) when this node already has `MaxInstances` (0 = no limit) of the
+ *   service running or starting;
+ * - a stop is refused (409) when it would take the service below its floor, unless forced:
+ *   for a base service of this node the floor is `max(1, MinInstances)` instances on this node
+ *   (what upkeep keeps); for any other service it is `MinInstances` instances cluster-wide,
+ *   counted as this node's instances plus those the live peers last reported. A stopped
+ *   instance can always be removed.
+ *
  * @module
  */
 
@@ -22,6 +33,14 @@ import { ResourceLedger } from "./resources.ts";
 import { parseCpuset } from "../../domain/cpuset.ts";
 import { buildContainerSpec, type SpecContext } from "./container_spec.ts";
 
+/** What the bound checks read of the rest of the agent, at the moment an action runs. */
+export interface InstanceBounds {
+  /** Whether `service` is a base service of this node. */
+  isBase(service: string): boolean;
+  /** Running and pending instances of `service` on the other live nodes, as last heard. */
+  elsewhere(service: string): number;
+}
+
 /** Options of `InstanceManager`. */
 export interface InstanceManagerOptions {
   runtime: ContainerRuntime;
@@ -29,6 +48,16 @@ export interface InstanceManagerOptions {
   cluster: string;
   node: string;
   spec: Omit<SpecContext, "suffix" | "cluster" | "node">;
+  /** Absent: no base services and no peers (a cluster of one). */
+  bounds?: InstanceBounds | undefined;
+}
+
+/** Options of `InstanceManager.stop`. */
+export interface StopOptions {
+  /** The instance (id or id prefix); else the newest running one. */
+  id?: string | undefined;
+  /** Stop even below the service's floor (manual commands only). */
+  force?: boolean | undefined;
 }
 
 function statusOf(state: string): InstanceStatus {
@@ -43,6 +72,8 @@ export class InstanceManager {
   #options: InstanceManagerOptions;
   #known = new Map<string, Instance>();
   #queue: Promise<unknown> = Promise.resolve();
+  /** A refresh queued and not begun yet, which later callers share. */
+  #queuedRefresh: Promise<Instance[]> | undefined;
 
   constructor(options: InstanceManagerOptions) {
     this.#options = options;
@@ -68,9 +99,22 @@ export class InstanceManager {
 
   /**
    * Lists this node's containers, adopting new ones (their cores, memory and ports go into
-   * the ledger) and forgetting removed ones.
+   * the ledger) and forgetting removed ones. It runs in the serial queue, so it never sees a
+   * start or a stop half done (a listing taken before a start's create and applied after it
+   * would drop the new instance and release its reservation). Callers arriving while a
+   * refresh is queued and not begun share it.
    */
-  async refresh(): Promise<Instance[]> {
+  refresh(): Promise<Instance[]> {
+    if (this.#queuedRefresh) return this.#queuedRefresh;
+    const queued = this.serial(() => {
+      this.#queuedRefresh = undefined;
+      return this.#refresh();
+    });
+    this.#queuedRefresh = queued;
+    return queued;
+  }
+
+  async #refresh(): Promise<Instance[]> {
     const listed = await this.#options.runtime.list(this.#labels);
     const seen = new Set<string>();
     for (const c of listed) {
@@ -154,7 +198,15 @@ export class InstanceManager {
           `Cannot start ${service.name}: image "${service.image}" is not on this node's engine`,
         );
       }
-      await this.refresh();
+      await this.#refresh();
+      const live = this.list(service.name).filter((i) => i.status !== "stopped").length;
+      const max = service.maxInstances;
+      if (max > 0 && live >= max) {
+        throw new ConflictError(
+          `Cannot start ${service.name} on node ${this.#options.node}: max instances reached ` +
+            `(${live} of ${max} on this node)`,
+        );
+      }
       // A stopped instance keeps its cores and ports: start it again rather than leak them
       // (as the original's start did; docs/compat.md#diff-commands).
       const stopped = this.list(service.name).find((i) => i.status === "stopped");
@@ -211,9 +263,9 @@ export class InstanceManager {
    * Stops and removes one instance of `service`: the given `id`, else the newest running one.
    * Its resources are released once it is gone.
    */
-  stop(service: ServiceDescriptor, options: { id?: string | undefined } = {}): Promise<Instance> {
+  stop(service: ServiceDescriptor, options: StopOptions = {}): Promise<Instance> {
     return this.serial(async () => {
-      await this.refresh();
+      await this.#refresh();
       const mine = this.list(service.name);
       let target: Instance | undefined;
       if (options.id) {
@@ -232,12 +284,42 @@ export class InstanceManager {
           );
         }
       }
-      await this.#options.runtime.stop(target.id, service.configuration.stopTimeout);
-      await this.#options.runtime.remove(target.id);
+      if (target.status !== "stopped" && !options.force) this.#checkFloor(service, mine, target);
+      const rt = this.#options.runtime;
+      // A stop that fails (say the request ran out of time) still ends in a forced remove: the
+      // instance is on its way out either way. Only a failed remove fails the stop.
+      await rt.stop(target.id, service.configuration.stopTimeout).catch(() => {});
+      await rt.remove(target.id);
       this.#known.delete(target.id);
       this.ledger.release(target.id);
       return { ...target, status: "stopped" };
     });
+  }
+
+  /** Throws `ConflictError` when stopping `target` would take `service` below its floor. */
+  #checkFloor(service: ServiceDescriptor, mine: Instance[], target: Instance): void {
+    const live = mine.filter((i) => i.status !== "stopped").length;
+    const bounds = this.#options.bounds;
+    const what =
+      `Cannot stop ${service.name} instance ${target.name} on node ${this.#options.node}`;
+    const force = `; stop it with force: true to go below anyway`;
+    if (bounds?.isBase(service.name)) {
+      const floor = Math.max(1, service.minInstances);
+      if (live - 1 < floor) {
+        throw new ConflictError(
+          `${what}: it is a base service of this node, which keeps ${floor} ` +
+            `(${live} running here)${force}`,
+        );
+      }
+      return;
+    }
+    const min = service.minInstances;
+    const total = live + (bounds?.elsewhere(service.name) ?? 0);
+    if (min > 0 && total - 1 < min) {
+      throw new ConflictError(
+        `${what}: min instances reached (${total} of ${min} cluster-wide, ${live} here)${force}`,
+      );
+    }
   }
 
   /** Throws `ConflictError` unless the node could host one more instance. */

@@ -1,18 +1,18 @@
 /**
  * Upkeep after each decision: every base service keeps `max(1, MinInstances)` instances on this
- * node (a dead one is replaced), and a service below its `MinInstances` cluster-wide (say after
- * a node died) gets one more here when this node can host it and wins the coordination gate.
+ * node (a dead one is replaced), whatever the cluster, even cut off; then every service is
+ * brought back within its cluster-wide `[MinInstances, MaxInstances]` by the level-triggered
+ * reconciliation of reconcile.ts (this node does its share of the gap, if any).
  *
  * @module
  */
 
-import type { Prng } from "../../domain/random.ts";
 import type { ServiceDescriptor } from "../../domain/model.ts";
 import type { ClusterService } from "../gossip/aggregate.ts";
 import type { ActionRecord } from "../record/decisions.ts";
 import type { Actuator } from "./actuator.ts";
-import { coordinateStart } from "./coordination.ts";
 import type { InstanceManager } from "./instances.ts";
+import { type BoundsContext, type BoundsVerdict, reconcileBounds } from "./reconcile.ts";
 
 /** Starts instances of base services that have fewer here than they should keep. */
 export async function keepBaseServices(
@@ -36,42 +36,65 @@ export async function keepBaseServices(
   return out;
 }
 
-/** What `keepClusterMin` needs. */
-export interface ClusterMinInput {
-  self: string;
-  now: number;
-  prng: Prng;
+/** What `keepClusterBounds` needs. */
+export interface ClusterBoundsInput extends BoundsContext {
   services: ReadonlyMap<string, ServiceDescriptor>;
   cluster: Readonly<Record<string, ClusterService>>;
+  baseServices: readonly string[];
   /** Actions already taken in this loop (not in the view yet). */
   done: readonly ActionRecord[];
-  scaleOutCooldownMs: number;
-  scaleInCooldownMs: number;
   canHost: (service: ServiceDescriptor) => boolean;
 }
 
-/** Starts one instance of each service below its cluster-wide minimum, when this node wins. */
-export async function keepClusterMin(input: ClusterMinInput, act: Actuator) {
-  const out: ActionRecord[] = [];
+/** The instances a node keeps of `svc` whatever the cluster: its base-service floor. */
+export function baseFloor(svc: ServiceDescriptor, baseServices: readonly string[]): number {
+  return baseServices.includes(svc.name) ? Math.max(1, svc.minInstances) : 0;
+}
+
+/** This node's verdict for every service it configures (see reconcile.ts). */
+export function boundsVerdicts(input: ClusterBoundsInput): Map<string, BoundsVerdict> {
+  const out = new Map<string, BoundsVerdict>();
   for (const [name, svc] of input.services) {
     const seen = input.cluster[name];
-    const delta = input.done.filter((done) => done.ok && done.service === name)
-      .reduce((n, done) => n + (done.action === "start" ? 1 : -1), 0);
-    if (!seen || svc.minInstances <= 0) continue;
-    if (seen.running + seen.pending + delta >= svc.minInstances) continue;
-    if (!input.canHost(svc)) continue;
-    const gate = coordinateStart(name, {
-      self: input.self,
-      now: input.now,
-      prng: input.prng,
-      cluster: input.cluster,
-      services: input.services,
-      scaleOutCooldownMs: input.scaleOutCooldownMs,
-      scaleInCooldownMs: input.scaleInCooldownMs,
-    });
-    if (!gate.ok) continue;
-    const why = `cluster min: ${seen.running + seen.pending} of ${svc.minInstances} instances`;
-    out.push(await act(svc, "start", why));
+    if (!seen || (svc.minInstances <= 0 && svc.maxInstances <= 0)) continue;
+    const done = input.done.filter((d) => d.ok && d.service === name)
+      .reduce((n, d) => n + (d.action === "start" ? 1 : -1), 0);
+    out.set(
+      name,
+      reconcileBounds(
+        {
+          name,
+          min: Math.max(0, svc.minInstances),
+          max: Math.max(0, svc.maxInstances),
+          perNode: seen.perNode,
+          canHost: seen.canHost,
+          recent: seen.recentActions,
+        },
+        input,
+        { done, canHost: input.canHost(svc), keep: baseFloor(svc, input.baseServices) },
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * Brings every service back within its cluster-wide `[MinInstances, MaxInstances]`, doing this
+ * node's part of the gap (reconcile.ts): starts one, or stops what it was dealt.
+ */
+export async function keepClusterBounds(
+  input: ClusterBoundsInput,
+  act: Actuator,
+): Promise<ActionRecord[]> {
+  const out: ActionRecord[] = [];
+  for (const [name, verdict] of boundsVerdicts(input)) {
+    if (verdict.action === "none") continue;
+    const svc = input.services.get(name)!;
+    for (let i = 0; i < verdict.count; i++) {
+      const r = await act(svc, verdict.action, verdict.why);
+      out.push(r);
+      if (!r.ok) break;
+    }
   }
   return out;
 }

@@ -12,8 +12,16 @@
  * - `canHost` = the **active** origins that report `s` and have `freeCpus ≥ c`, where `c` is the
  *   largest `cpuNumber` any node reports for `s` (the most demanding descriptor wins when
  *   configurations differ). Inactive agents do not act, so they are left out;
- * - `recentActions` = every node's ledger entries for `s`, newest first (by the origin's clock;
- *   equal times by origin name, then entry order).
+ * - `perNode` = each origin reporting `s`: its instances (`r_i + p_i`), the instances it must keep
+ *   whatever the cluster (`keep`, its base-service floor) and whether it is active;
+ * - `recentActions` = every node's ledger entries for `s`, youngest first (equal ages by origin
+ *   name, then entry order). Each carries its `age` in ms **on this node's clock**: the age the
+ *   origin stated when it published the share (`age`, measured on the origin's own monotonic
+ *   clock) plus how long ago this node accepted that share (`now − receivedAt`). Peers' clock
+ *   offsets cancel out; an entry relayed through other nodes looks younger than it is by the
+ *   relay time (a cooldown lasts longer, never shorter). Without receipt times the age is the
+ *   one stated at publication. A share from an agent that states no ages falls back on
+ *   `time − action.time`, a difference of two readings of the origin's own clock.
  *
  * Services some node does not know are still aggregated (the view keeps them); a consumer looks
  * up only the services it configures.
@@ -37,8 +45,39 @@ export interface ClusterService {
   analytics: Record<string, number>;
   /** Active origins with free cores for one more instance. */
   canHost: string[];
-  /** Every node's recent actions on this service, newest first. */
-  recentActions: { origin: string; action: "start" | "stop"; time: number; reason: string }[];
+  /** Each origin reporting the service: instances, floor it keeps, whether it acts. */
+  perNode: Record<string, NodeInstances>;
+  /** Every node's recent actions on this service, youngest first. */
+  recentActions: ClusterAction[];
+}
+
+/** What one origin reports of a service's instances. */
+export interface NodeInstances {
+  /** Running + pending instances. */
+  instances: number;
+  /** Instances the origin keeps whatever the cluster (its base-service floor). */
+  keep: number;
+  /** Whether its agent runs the loop (and so acts). */
+  active: boolean;
+}
+
+/** One ledger action as this node sees it. */
+export interface ClusterAction {
+  origin: string;
+  action: "start" | "stop";
+  /** The origin's clock, ms since the epoch (informative: clocks differ). */
+  time: number;
+  /** How long ago it happened, ms, on this node's clock (see the module doc). */
+  age: number;
+  reason: string;
+}
+
+/** Receipt times, to turn published ages into ages now. */
+export interface AgeBasis {
+  /** This node's clock, ms. */
+  now: number;
+  /** When this node accepted the share of `origin` (same clock), if known. */
+  receivedAt: (origin: string) => number | undefined;
 }
 
 /** A running-weighted mean under construction. */
@@ -66,24 +105,38 @@ interface Acc {
   analytics: Map<string, WeightedMean>;
   cpuNumber: number;
   reporters: NodeShare[];
+  perNode: Record<string, NodeInstances>;
 }
 
 /**
  * Aggregates the entries of a view, service by service.
  *
  * @param entries The shares to combine (usually `GossipView.entries()`, this node included).
+ * @param basis This node's clock and the shares' receipt times, for the actions' ages.
  * @returns The cluster picture by service name.
  */
 export function aggregateServices(
   entries: readonly NodeShare[],
+  basis?: AgeBasis,
 ): Record<string, ClusterService> {
   const accs = new Map<string, Acc>();
-  const ledger = new Map<string, ClusterService["recentActions"]>();
+  const ledger = new Map<string, ClusterAction[]>();
   for (const entry of entries) {
+    const received = basis?.receivedAt(entry.origin);
+    const held = basis === undefined || received === undefined
+      ? 0
+      : Math.max(0, basis.now - received);
     for (const a of entry.actions) {
       let list = ledger.get(a.service);
       if (list === undefined) ledger.set(a.service, list = []);
-      list.push({ origin: entry.origin, action: a.action, time: a.time, reason: a.reason });
+      const stated = a.age ?? Math.max(0, entry.time - a.time);
+      list.push({
+        origin: entry.origin,
+        action: a.action,
+        time: a.time,
+        age: stated + held,
+        reason: a.reason,
+      });
     }
     for (const [name, svc] of Object.entries(entry.services)) {
       let acc = accs.get(name);
@@ -97,6 +150,7 @@ export function aggregateServices(
           analytics: new Map(),
           cpuNumber: 0,
           reporters: [],
+          perNode: {},
         };
         accs.set(name, acc);
       }
@@ -115,6 +169,11 @@ export function aggregateServices(
       }
       acc.cpuNumber = Math.max(acc.cpuNumber, svc.cpuNumber);
       acc.reporters.push(entry);
+      acc.perNode[entry.origin] = {
+        instances: svc.running + svc.pending,
+        keep: svc.keep ?? 0,
+        active: entry.active,
+      };
     }
   }
 
@@ -132,7 +191,8 @@ export function aggregateServices(
       canHost: acc.reporters
         .filter((e) => e.active && e.resources.freeCpus >= acc.cpuNumber)
         .map((e) => e.origin),
-      recentActions: newestFirst(ledger.get(name) ?? []),
+      perNode: acc.perNode,
+      recentActions: youngestFirst(ledger.get(name) ?? []),
     };
     if (acc.cpu.value !== undefined) service.cpu_avg = acc.cpu.value;
     if (acc.memory.value !== undefined) service.memory_avg = acc.memory.value;
@@ -141,11 +201,9 @@ export function aggregateServices(
   return Object.fromEntries(out);
 }
 
-/** Sorts by time, newest first; equal times by origin name, then entry order (stable sort). */
-function newestFirst(
-  actions: ClusterService["recentActions"],
-): ClusterService["recentActions"] {
+/** Sorts by age, youngest first; equal ages by origin name, then entry order (stable sort). */
+function youngestFirst(actions: ClusterAction[]): ClusterAction[] {
   return actions.sort((a, b) =>
-    b.time - a.time || (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0)
+    a.age - b.age || (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0)
   );
 }

@@ -69,31 +69,74 @@ Deno.test("aggregateServices: canHost uses the largest cpuNumber and leaves inac
   assert.deepEqual(out.db?.canHost, ["e"]);
 });
 
-Deno.test("aggregateServices: recentActions of every node, newest first", () => {
+Deno.test("aggregateServices: recentActions of every node, youngest first", () => {
   const out = aggregateServices([
     node("b", { web: svc(1) }, {
+      time: 100,
       actions: [
-        { service: "web", action: "start", time: 10, reason: "scaleout" },
-        { service: "db", action: "stop", time: 50, reason: "scalein" },
-        { service: "web", action: "stop", time: 30, reason: "scalein" },
+        { service: "web", action: "start", time: 10, age: 90, reason: "scaleout" },
+        { service: "db", action: "stop", time: 50, age: 50, reason: "scalein" },
+        { service: "web", action: "stop", time: 30, age: 70, reason: "scalein" },
       ],
     }),
     node("a", { web: svc(1), db: svc(0) }, {
+      time: 100,
       actions: [
-        { service: "web", action: "start", time: 30, reason: "tie" },
+        { service: "web", action: "start", time: 30, age: 70, reason: "tie" },
+        // an older agent states no age: the origin's publish time minus the action's time
         { service: "web", action: "start", time: 20, reason: "scaleout" },
       ],
     }),
   ]);
   assert.deepEqual(out.web?.recentActions, [
-    { origin: "a", action: "start", time: 30, reason: "tie" },
-    { origin: "b", action: "stop", time: 30, reason: "scalein" },
-    { origin: "a", action: "start", time: 20, reason: "scaleout" },
-    { origin: "b", action: "start", time: 10, reason: "scaleout" },
+    { origin: "a", action: "start", time: 30, age: 70, reason: "tie" },
+    { origin: "b", action: "stop", time: 30, age: 70, reason: "scalein" },
+    { origin: "a", action: "start", time: 20, age: 80, reason: "scaleout" },
+    { origin: "b", action: "start", time: 10, age: 90, reason: "scaleout" },
   ]);
   assert.deepEqual(out.db?.recentActions, [
-    { origin: "b", action: "stop", time: 50, reason: "scalein" },
+    { origin: "b", action: "stop", time: 50, age: 50, reason: "scalein" },
   ]);
+});
+
+Deno.test("aggregateServices: ages are receipt-relative, so peers' clock offsets cancel out", () => {
+  // Node b's clock is 20 s ahead, node c's 25 s behind; both started web 2 s before they
+  // published, and this node accepted their shares 1 s ago (its clock reads 1_000_000).
+  const now = 1_000_000;
+  const share = (origin: string, offset: number) =>
+    node(origin, { web: svc(1) }, {
+      time: now - 1000 + offset,
+      actions: [{
+        service: "web",
+        action: "start",
+        time: now - 3000 + offset,
+        age: 2000,
+        reason: "x",
+      }],
+    });
+  const received = new Map([["b", now - 1000], ["c", now - 1000], ["a", now]]);
+  const out = aggregateServices([share("b", 20_000), share("c", -25_000)], {
+    now,
+    receivedAt: (o) => received.get(o),
+  });
+  assert.deepEqual(out.web?.recentActions.map((a) => [a.origin, a.age]), [["b", 3000], [
+    "c",
+    3000,
+  ]]);
+  // Without receipt times, the age stated at publication.
+  const bare = aggregateServices([share("b", 20_000)]);
+  assert.equal(bare.web?.recentActions[0]?.age, 2000);
+});
+
+Deno.test("aggregateServices: perNode holds each origin's instances, floor and activity", () => {
+  const out = aggregateServices([
+    node("a", { web: svc(2, { pending: 1, keep: 1 }) }),
+    node("b", { web: svc(0) }, { active: false }),
+  ]);
+  assert.deepEqual(out.web?.perNode, {
+    a: { instances: 3, keep: 1, active: true },
+    b: { instances: 0, keep: 0, active: false },
+  });
 });
 
 Deno.test("aggregateServices: services known anywhere appear; no entries gives nothing", () => {

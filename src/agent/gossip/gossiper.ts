@@ -27,12 +27,18 @@ import { gossipRequest } from "./exchange.ts";
 import type { GossipMessage, LedgerAction, LocalShare, NodeShare } from "./types.ts";
 import type { Telemetry } from "../../ports/telemetry.ts";
 import { canonicalShare, type ShareSigner, ShareVerifier } from "./signing.ts";
-import { GossipIntake, type IntakeStats } from "./intake.ts";
+import { DEFAULT_MAX_SKEW_MS, GossipIntake, type IntakeStats } from "./intake.ts";
 import { GOSSIP_LIMITS } from "./types.ts";
 
 export { DEFAULT_MAX_SKEW_MS } from "./intake.ts";
 
 const log = getLogger(["gru", "agent", "gossip"]);
+
+/** How long this node's actions stay in its ledger (and count for cluster cooldowns), ms. */
+const LEDGER_MS = 120_000;
+
+/** Gossip intervals without a fresh share after which a live peer counts as unknown. */
+const STALE_ROUNDS = 8;
 
 /** Sends a message to a peer and returns its reply. */
 export type GossipTransport = (
@@ -45,6 +51,11 @@ export type GossipTransport = (
 export interface GossipSettings {
   intervalMs: number;
   maxFriends: number;
+  /**
+   * How far ahead of this node's clock a received version, time or action may be, ms
+   * (`Communication.MaxClockSkew`); absent: the `maxSkewMs` option.
+   */
+  maxSkewMs?: number;
 }
 
 /** Options of `Gossiper`. */
@@ -94,7 +105,8 @@ export class Gossiper implements ClusterContext {
   readonly verifier: ShareVerifier;
   #options: GossiperOptions;
   #intake: GossipIntake;
-  #ledger: LedgerAction[] = [];
+  /** This node's recent actions; `at` is the monotonic clock when it was taken. */
+  #ledger: (LedgerAction & { at: number })[] = [];
   #lastPublish = 0;
   #abort = new AbortController();
   #task: Promise<void> | undefined;
@@ -115,6 +127,7 @@ export class Gossiper implements ClusterContext {
     this.verifier = new ShareVerifier(options.cluster, { maxOrigins: maxOrigins + 1 });
     this.#intake = new GossipIntake({
       ...options,
+      maxSkewMs: () => options.settings().maxSkewMs ?? options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS,
       view: this.view,
       verifier: this.verifier,
       stats: this.stats,
@@ -135,14 +148,19 @@ export class Gossiper implements ClusterContext {
 
   #publish(local: LocalShare, now: number): NodeShare {
     this.#lastLocal = structuredClone(local);
-    this.#ledger = this.#ledger.filter((a) => now - a.time < 120_000);
+    // Ages on the monotonic clock: an NTP step here neither ages nor rejuvenates an action.
+    const mono = this.#options.clock.monotonic();
+    this.#ledger = this.#ledger.filter((a) => mono - a.at < LEDGER_MS);
     this.#lastPublish = now;
     const share = this.view.publish({
       time: now,
       active: local.active,
       services: local.services,
       resources: local.resources,
-      actions: [...this.#ledger],
+      actions: this.#ledger.map(({ at, ...a }) => ({
+        ...a,
+        age: Math.max(0, Math.round(mono - at)),
+      })),
     });
     const previous = this.#signing;
     if (!this.#tooLargeWarned && canonicalShare(share).length > GOSSIP_LIMITS.maxEntryBytes) {
@@ -169,7 +187,10 @@ export class Gossiper implements ClusterContext {
   update(local: LocalShare, now: number): Record<string, ClusterService> {
     this.#publish(local, now);
     this.view.expire(now, this.#live());
-    return aggregateServices(this.view.entries());
+    return aggregateServices(this.view.entries(), {
+      now,
+      receivedAt: (origin) => this.view.receivedAt(origin),
+    });
   }
 
   /**
@@ -177,7 +198,8 @@ export class Gossiper implements ClusterContext {
    * peers see the cluster cooldown before their next loop rather than after a gossip interval.
    */
   recordAction(service: string, action: "start" | "stop", reason: string, time: number): void {
-    this.#ledger.unshift({ service, action, time, reason: reason.slice(0, 200) });
+    const at = this.#options.clock.monotonic();
+    this.#ledger.unshift({ service, action, time, reason: reason.slice(0, 200), at });
     if (this.#lastLocal) {
       const local = this.#lastLocal;
       const s = local.services[service];
@@ -209,12 +231,19 @@ export class Gossiper implements ClusterContext {
     return undefined;
   }
 
-  /** Live nodes (etcd) whose share has not reached this node yet. */
+  /**
+   * Live nodes (etcd) this node has not heard from lately: no share yet, or none accepted
+   * within the last `STALE_ROUNDS` gossip intervals (peers publish at least every two), as
+   * after a partition healed. Their counts may be out of date, so cluster-wide bounds wait.
+   */
   unknownPeers(): string[] {
-    const held = new Set(this.view.origins());
-    return [...this.#options.membership.nodes.keys()].filter((n) =>
-      n !== this.#options.self && !held.has(n)
-    );
+    const now = this.#options.clock.now();
+    const limit = STALE_ROUNDS * this.#options.settings().intervalMs;
+    return [...this.#options.membership.nodes.keys()].filter((n) => {
+      if (n === this.#options.self) return false;
+      const at = this.view.receivedAt(n);
+      return at === undefined || now - at > limit;
+    });
   }
 
   #live(): ReadonlySet<string> | undefined {

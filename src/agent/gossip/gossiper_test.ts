@@ -41,7 +41,7 @@ const share: LocalShare = {
   resources: { totalCpus: 2, freeCpus: 1, totalMemory: 1, freeMemory: 1 },
 };
 
-async function setup(transport: GossipTransport, registered = true) {
+async function setup(transport: GossipTransport, registered = true, maxSkewMs?: number) {
   const telemetry = new PrometheusTelemetry();
   const store = new ClusterStore(await MemoryKvStore.open());
   await store.createCluster("c", { uuid: "u", token: "t" });
@@ -76,7 +76,7 @@ async function setup(transport: GossipTransport, registered = true) {
     prng: seededPrng(3),
     membership,
     transport,
-    settings: () => ({ intervalMs: 1000, maxFriends: 2 }),
+    settings: () => ({ intervalMs: 1000, maxFriends: 2, ...(maxSkewMs ? { maxSkewMs } : {}) }),
     registered: () => registered,
     fallbackShare: () => share,
     signer: await ShareSigner.create("c", KEYS.n1!),
@@ -265,6 +265,66 @@ Deno.test("Gossiper verifies an entry once, however often it arrives", async () 
     for (let i = 0; i < 10; i++) await g.receive({ cluster: "c", from: "n2", entries: [entry] });
     assert.equal(g.view.get("n3")?.sig, entry.sig);
     assert.equal(g.verifier.checks, 1);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("Gossiper: cluster cooldowns go by ages, so a peer's clock offset neither blocks nor unblocks them", async () => {
+  const { g, clock, close } = await setup(() => Promise.reject(new Error("x")));
+  try {
+    const now = clock.now();
+    // n2's clock is 20 s ahead (within the skew), n3's 10 minutes behind; each started web 2 s
+    // before publishing.
+    const peer = (origin: string, offset: number) =>
+      signed(
+        entryOf(origin, now + offset, {
+          time: now + offset,
+          actions: [{
+            service: "web",
+            action: "start",
+            time: now + offset - 2000,
+            age: 2000,
+            reason: "x",
+          }],
+        }),
+        KEYS[origin]!,
+      );
+    await g.receive({
+      cluster: "c",
+      from: "n2",
+      entries: [await peer("n2", 20_000), await peer("n3", -600_000)],
+    });
+    clock.advance(3000);
+    const ages = (view: ReturnType<typeof g.update>) =>
+      Object.fromEntries(view.web!.recentActions.map((a) => [a.origin, a.age]));
+    // 2 s stated + 3 s held here, for both: the offsets play no part.
+    assert.deepEqual(ages(g.update(share, clock.now())), { n2: 5000, n3: 5000 });
+
+    // This node's own action ages on its monotonic clock: an NTP step back of a minute does
+    // not make it younger, and the age it publishes says so.
+    g.recordAction("web", "start", "scaleout", clock.now());
+    clock.advance(4000);
+    clock.stepWall(-60_000);
+    const view = g.update(share, clock.now());
+    assert.equal(view.web!.recentActions.find((a) => a.origin === "n1")?.age, 4000);
+    assert.equal(g.view.get("n1")!.actions[0]?.age, 4000);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("Gossiper: the allowed clock skew is a setting", async () => {
+  const { g, clock, close } = await setup(() => Promise.reject(new Error("x")), true, 5000);
+  try {
+    const now = clock.now();
+    const ahead = await signed(entryOf("n3", now, { time: now + 10_000 }), KEYS.n3!);
+    await g.receive({ cluster: "c", from: "n2", entries: [ahead] });
+    assert.equal(g.view.get("n3"), undefined, "10 s ahead is beyond a 5 s skew");
+    assert.deepEqual(g.stats.rejected, { future_time: 1 });
+    const within = await signed(entryOf("n3", now, { time: now + 4000 }), KEYS.n3!);
+    await g.receive({ cluster: "c", from: "n2", entries: [within] });
+    assert.equal(g.view.get("n3")?.time, now + 4000);
   } finally {
     await close();
   }

@@ -39,8 +39,11 @@ export interface IntakeOptions {
   membership: Membership;
   /** This node's signer: its public key checks the entries that claim to be this node's. */
   signer: { readonly publicKey: string };
-  /** How far ahead of this node's clock a received version or action time may be, ms. @default 30000 */
-  maxSkewMs?: number;
+  /**
+   * How far ahead of this node's clock a received version or action time may be, ms, read at
+   * each admission (a setting may change). @default 30000
+   */
+  maxSkewMs?: number | (() => number);
   telemetry?: Telemetry | undefined;
   /** The view entries are merged into and replies are taken from. */
   view: GossipView;
@@ -129,7 +132,7 @@ export class GossipIntake {
     const { accepted, rejected, samples } = await admit(view, entries, clock.now(), {
       verifier: this.#options.verifier,
       publicKeyOf: (origin) => this.#publicKeyOf(origin),
-      maxSkewMs: this.#options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS,
+      maxSkewMs: this.#skewMs(),
       maxEntryBytes: GOSSIP_LIMITS.maxEntryBytes,
     });
     for (const [reason, n] of Object.entries(rejected)) this.#reject(reason as GossipRejection, n);
@@ -142,6 +145,11 @@ export class GossipIntake {
     }
     const { refused } = view.merge(accepted, clock.now());
     this.#reject("capacity", refused);
+  }
+
+  #skewMs(): number {
+    const skew = this.#options.maxSkewMs;
+    return (typeof skew === "function" ? skew() : skew) ?? DEFAULT_MAX_SKEW_MS;
   }
 
   #publicKeyOf(origin: string): string | undefined {

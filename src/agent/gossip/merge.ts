@@ -41,10 +41,18 @@ function knownOnly(values: Record<string, number | undefined>): Record<string, n
   return out;
 }
 
+/** The instances this node keeps of a base service whatever the cluster, as a share says it. */
+function keepOf(descriptor: ServiceDescriptor, baseServices: readonly string[]): { keep?: number } {
+  return baseServices.includes(descriptor.name)
+    ? { keep: Math.max(1, descriptor.minInstances) }
+    : {};
+}
+
 /** This node's gossip share of one service (unknown figures are left out). */
 export function serviceShare(
   analyzed: AnalyzedService,
   descriptor: ServiceDescriptor,
+  baseServices: readonly string[] = [],
 ): ServiceShare {
   return {
     running: analyzed.running,
@@ -53,6 +61,7 @@ export function serviceShare(
     ...(analyzed.memory_avg !== undefined ? { memory_avg: analyzed.memory_avg } : {}),
     analytics: knownOnly(analyzed.analytics),
     cpuNumber: descriptor.configuration.cpuNumber,
+    ...keepOf(descriptor, baseServices),
   };
 }
 
@@ -75,13 +84,15 @@ export function mergeCluster(input: {
   node: NodeCapacity;
   context: ClusterContext;
   now: number;
+  /** This node's base services (their floor travels in its share). */
+  baseServices?: readonly string[];
 }): MergedView {
   const share: LocalShare = { active: true, services: {}, resources: input.node };
   const planner: Record<string, ServiceState> = {};
   for (const [name, analyzed] of Object.entries(input.analysis)) {
     const descriptor = input.services.get(name);
     if (!descriptor) continue;
-    share.services[name] = serviceShare(analyzed, descriptor);
+    share.services[name] = serviceShare(analyzed, descriptor, input.baseServices);
     planner[name] = {
       descriptor,
       local: { running: analyzed.running, pending: analyzed.pending },
@@ -103,6 +114,7 @@ export function mergeCluster(input: {
       },
       user: { ...state.cluster.user, ...seen.analytics },
       active: seen.nodes.length > 0,
+      instances: seen.running + seen.pending,
     };
   }
   return {
@@ -124,6 +136,7 @@ export function idleShare(input: {
   capacity: NodeCapacity;
   now: number;
   warmupMs: number;
+  baseServices?: readonly string[];
 }): LocalShare {
   const services: LocalShare["services"] = {};
   for (const [name, svc] of input.services) {
@@ -134,6 +147,7 @@ export function idleShare(input: {
       pending,
       analytics: {},
       cpuNumber: svc.configuration.cpuNumber,
+      ...keepOf(svc, input.baseServices ?? []),
     };
   }
   return { active: input.active, services, resources: input.capacity };

@@ -103,6 +103,11 @@ const serviceShareSchema = z.strictObject({
   analytics: boundedRecord(finite(), GOSSIP_LIMITS.maxAnalytics, "analytics"),
   /** Cores one instance needs, as the node's copy of the service descriptor says. */
   cpuNumber: nonNegative(),
+  /**
+   * Instances the node keeps whatever the cluster says (a base service's floor there); absent
+   * means 0. The cluster-bounds reconciliation never asks such a node to stop below it.
+   */
+  keep: count().optional(),
 }, { error: "expected an object" });
 
 /** What one node shares about one of its services. */
@@ -118,8 +123,14 @@ const capacitySchema: z.ZodType<NodeCapacity> = z.strictObject({
 const ledgerActionSchema = z.strictObject({
   service: name(),
   action: z.enum(["start", "stop"], { error: 'expected "start" or "stop"' }),
-  /** The origin's clock, ms since the epoch. */
+  /** The origin's clock, ms since the epoch (informative, and checked against the skew). */
   time: nonNegative(),
+  /**
+   * How long before the share's publication the action happened, ms, measured on the origin's
+   * monotonic clock. Receivers add how long ago they accepted the share, so cluster cooldowns
+   * never compare two nodes' clocks. Absent (older agents): `share.time − time`.
+   */
+  age: count().optional(),
   /** Why, usually the chosen policy. */
   reason: text(),
 }, { error: "expected an object" });

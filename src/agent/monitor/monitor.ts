@@ -137,7 +137,10 @@ export class Monitor {
     return this.#user.stats();
   }
 
-  /** Re-lists the instances (coalescing concurrent calls) and syncs followers. */
+  /**
+   * Re-lists the instances (coalescing concurrent calls) and syncs followers. The listing runs
+   * in the instance manager's serial queue, after any start or stop under way, never beside one.
+   */
   refresh(): Promise<void> {
     if (this.#refreshing) {
       this.#refreshAgain = true;

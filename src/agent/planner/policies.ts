@@ -13,7 +13,9 @@
  * original, each recorded in the candidate's `reasons`:
  * - an `undefined` (unknown) or non-finite value is skipped, and scale-in never happens while
  *   any of its values is unknown (docs/compat.md#d15);
- * - `minInstances` blocks scale-in (and swapping the service out) at or below the floor;
+ * - `minInstances` blocks scale-in (and swapping the service out) at or below the floor,
+ *   counted cluster-wide when the merged view has the service (`cluster.instances`), else on
+ *   this node;
  * - `maxInstances` (0 = unlimited) blocks scale-out (and swapping in) when this node's
  *   running + pending instances reach it;
  * - a threshold outside (0, 1) gives weight 0 instead of dividing by zero;
@@ -126,9 +128,10 @@ function maxInstancesProblem(state: ServiceState): string | undefined {
 
 function minInstancesProblem(state: ServiceState): string | undefined {
   const min = state.descriptor.minInstances;
-  return min > 0 && instances(state) <= min
-    ? `min instances reached: ${instances(state)} of ${min}`
-    : undefined;
+  const cluster = state.cluster.instances;
+  const n = cluster ?? instances(state);
+  const where = cluster === undefined ? "" : " in the cluster";
+  return min > 0 && n <= min ? `min instances reached: ${n} of ${min}${where}` : undefined;
 }
 
 /**

@@ -7,9 +7,14 @@ import {
   service,
   workedExample,
 } from "../../../tests/helpers/planner_fixtures.ts";
-import type { Candidate, PlannerInput } from "./types.ts";
+import type { Candidate, PlannerInput, ServiceState } from "./types.ts";
 
 const EPS = 1e-3;
+
+/** The service with a cluster-wide instance count, as the merged view gives it. */
+function withClusterCount(state: ServiceState, instances: number): ServiceState {
+  return { ...state, cluster: { ...state.cluster, instances } };
+}
 
 function weightOf(candidates: Candidate[], targets: string[]): Candidate {
   const found = candidates.find((c) => c.targets.join() === targets.join());
@@ -199,6 +204,19 @@ Deno.test("scalein guards", async (t) => {
       name: "above minInstances",
       input: single(service(descriptor("a", { minInstances: 2 }), 3, 0, 0, 0)),
       weight: 1,
+    },
+    {
+      // The partition case: 1 here, 4 in the cluster for a min of 2: the local count must not
+      // hold scale-in back.
+      name: "at minInstances here, above it in the cluster",
+      input: single(withClusterCount(service(descriptor("a", { minInstances: 2 }), 1, 0, 0, 0), 4)),
+      weight: 1,
+    },
+    {
+      name: "above minInstances here, at it in the cluster",
+      input: single(withClusterCount(service(descriptor("a", { minInstances: 2 }), 2, 0, 0, 0), 2)),
+      weight: 0,
+      reason: "min instances reached: 2 of 2 in the cluster",
     },
   ];
   for (const c of cases) {

@@ -28,6 +28,11 @@ export interface ServiceState {
     user: Record<string, SharedValue>;
     /** Whether the service runs somewhere in the cluster. */
     active: boolean;
+    /**
+     * Instances (running + pending) cluster-wide, when the merged view has the service; the
+     * scale-in floor (`minInstances`) is checked against it rather than this node's count.
+     */
+    instances?: number | undefined;
   };
 }
 

@@ -62,6 +62,7 @@ export function runOptionsFrom(
   identity: NodeIdentity,
   store: StoreOptions,
   flags: RunFlags,
+  statePath?: string,
 ): AgentRunOptions {
   const ttl = Number(flags.ttl);
   if (!Number.isInteger(ttl) || ttl < 1) {
@@ -83,6 +84,7 @@ export function runOptionsFrom(
     activate: flags.active ?? false,
     labels,
     tls: identity.tls,
+    statePath,
   };
 }
 
@@ -142,7 +144,9 @@ export function agentCommand(deps: CliDeps) {
       if (!same || savedKey === undefined) {
         await deps.writeIdentity(opts.state, identity).catch(() => {/* read-only is fine */});
       }
-      const code = await deps.runAgent(runOptionsFrom(identity, storeOptionsOf(c), opts));
+      const code = await deps.runAgent(
+        runOptionsFrom(identity, storeOptionsOf(c), opts, opts.state),
+      );
       if (code !== 0) throw new ExitError(`Agent exited with code ${code}`, code);
     });
 }

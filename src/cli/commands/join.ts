@@ -121,7 +121,7 @@ export function joinCommand(deps: CliDeps) {
       return;
     }
     deps.output.out("Waiting for commands...");
-    const code = await deps.runAgent(runOptionsFrom(identity, storeOpts, opts));
+    const code = await deps.runAgent(runOptionsFrom(identity, storeOpts, opts, opts.state));
     if (code !== 0) throw new ExitError(`Agent exited with code ${code}`, code);
   });
 }

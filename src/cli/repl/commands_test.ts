@@ -123,17 +123,52 @@ const CASES: Case[] = [
   {
     name: "show node config",
     lines: ["show node n2 config"],
-    out:
-      "NAME  UUID     ADDRESS               CLUSTER  REMOTE\nn2    uuid-n2  http://10.0.0.2:5000  c1       /gru/c1/nodes/n2",
+    answers: {
+      n2: {
+        "/node": {
+          desired: {
+            sources: {
+              baseServices: "default",
+              cpuMin: "default",
+              cpuMax: "default",
+              active: "etcd",
+            },
+            pending: [],
+          },
+        },
+      },
+    },
+    out: [
+      "NAME  UUID     ADDRESS               CLUSTER  REMOTE            ACTIVE  SOURCE",
+      "n2    uuid-n2  http://10.0.0.2:5000  c1       /gru/c1/nodes/n2  no      active=etcd",
+    ].join("\n"),
   },
   {
     name: "show node all constraints",
     lines: ["show node all constraints"],
+    answers: {
+      n1: {
+        "/node": {
+          desired: {
+            sources: { baseServices: "etcd", cpuMin: "default", cpuMax: "cache", active: "etcd" },
+            pending: ["cpuMax"],
+          },
+        },
+      },
+      n2: {
+        "/node": {
+          desired: {
+            sources: { baseServices: "cache", cpuMin: "cache", cpuMax: "cache", active: "cache" },
+            pending: [],
+          },
+        },
+      },
+    },
     out: [
-      "NAME  BASE-SERVICES  CPU-MIN  CPU-MAX",
-      "n1    web            0.20     0.80",
-      "n2    -              0.20     0.80",
-      "n3    -              0.20     0.80",
+      "NAME  BASE-SERVICES  CPU-MIN  CPU-MAX  SOURCE",
+      "n1    web            0.20     0.80     base-services=etcd cpu-min=default cpu-max=local-cache(pending)",
+      "n2    -              0.20     0.80     base-services=local-cache cpu-min=local-cache cpu-max=local-cache",
+      "n3    -              0.20     0.80     base-services=unknown cpu-min=unknown cpu-max=unknown",
     ].join("\n"),
   },
   {
@@ -680,6 +715,24 @@ Deno.test("runReplLine() use and list refresh the completion names", async () =>
     session.names.nodes = [];
     await runReplLine("list nodes", session, deps);
     assert.deepEqual(session.names.nodes, ["n1", "n2", "n3"]);
+  } finally {
+    await fixture.close();
+  }
+});
+
+Deno.test("show node constraints falls back on etcd's desired state when the agent is away", async () => {
+  const fixture = await makeFixture({ nodes: NODES, services: SERVICES });
+  try {
+    await fixture.store.putNodeDesired("c1", "n3", { baseServices: [], cpuMax: 0.8 });
+    const { deps, output } = fakeDeps(fixture, fakeAgents());
+    await runReplLine("show node n3 constraints", newSession("c1"), deps);
+    assert.equal(
+      output.stdout.join("\n"),
+      [
+        "NAME  BASE-SERVICES  CPU-MIN  CPU-MAX  SOURCE",
+        "n3    -              0.20     0.80     base-services=etcd cpu-min=default cpu-max=etcd",
+      ].join("\n"),
+    );
   } finally {
     await fixture.close();
   }

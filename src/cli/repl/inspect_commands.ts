@@ -6,6 +6,8 @@
 
 import type { NodeRecord, ServiceDescriptor } from "../../domain/model.ts";
 import { ValidationError } from "../../domain/errors.ts";
+import { DESIRED_FIELDS, type DesiredField } from "../../cluster/node_desired.ts";
+import type { NodeStateView } from "../../agent/node_state.ts";
 import { type ReplDeps, type ReplSession, requireSessionCluster } from "./session.ts";
 import { formatBytes, formatList, formatTable } from "./table.ts";
 import { usageError } from "./usage.ts";
@@ -123,22 +125,98 @@ function serviceRow(s: ServiceDescriptor): string[] {
   ];
 }
 
-const NODE_PROPERTIES: Record<string, { headers: string[]; row: (n: NodeRecord) => string[] }> = {
+/** Where each desired value of a node comes from, as its agent says (`GET /gru/v1/node`). */
+type Sources = Partial<Record<DesiredField, string>>;
+
+const SOURCE_WORDS: Record<string, string> = {
+  etcd: "etcd",
+  cache: "local-cache",
+  default: "default",
+};
+
+/** `base-services=etcd cpu-min=default …` for the fields shown. */
+function sourceList(sources: Sources | undefined, fields: readonly DesiredField[]): string {
+  const name = (f: DesiredField) => f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return fields.map((f) => `${name(f)}=${sources?.[f] ?? "unknown"}`).join(" ");
+}
+
+/**
+ * Each node's sources: the agent's own account, with `(pending)` on a change etcd has not taken
+ * yet; when the agent does not answer, the stored desired state (a field it lacks is a default);
+ * else `unknown`.
+ */
+async function nodeSources(
+  deps: ReplDeps,
+  cluster: string,
+  nodes: readonly NodeRecord[],
+): Promise<Map<string, Sources>> {
+  const agent = await agentFor(deps, cluster);
+  const out = new Map<string, Sources>();
+  await Promise.all(nodes.map(async (n) => {
+    const name = n.config.name;
+    try {
+      const got = await agent.get<{ desired?: NodeStateView }>(n.config.address, "/node");
+      const d = got?.desired;
+      if (d?.sources) {
+        const s: Sources = {};
+        for (const f of DESIRED_FIELDS) {
+          const word = SOURCE_WORDS[String(d.sources[f])];
+          if (word) s[f] = d.pending?.includes(f) ? `${word}(pending)` : word;
+        }
+        out.set(name, s);
+        return;
+      }
+    } catch {
+      // the agent is away: fall back on what etcd holds
+    }
+    const stored = await deps.store.getNodeDesired(cluster, name).catch(() => undefined);
+    if (stored) {
+      out.set(
+        name,
+        Object.fromEntries(
+          DESIRED_FIELDS.map((f) => [f, stored[f] === undefined ? "default" : "etcd"]),
+        ),
+      );
+    }
+  }));
+  return out;
+}
+
+interface NodeView {
+  headers: string[];
+  /** The desired fields whose source is shown. */
+  desired: readonly DesiredField[];
+  row: (n: NodeRecord, sources: Sources | undefined) => string[];
+}
+
+const NODE_PROPERTIES: Record<string, NodeView> = {
   config: {
-    headers: ["NAME", "UUID", "ADDRESS", "CLUSTER", "REMOTE"],
-    row: (n) => [n.config.name, n.config.uuid, n.config.address, n.config.cluster, n.config.remote],
+    headers: ["NAME", "UUID", "ADDRESS", "CLUSTER", "REMOTE", "ACTIVE", "SOURCE"],
+    desired: ["active"],
+    row: (n, src) => [
+      n.config.name,
+      n.config.uuid,
+      n.config.address,
+      n.config.cluster,
+      n.config.remote,
+      n.active ? "yes" : "no",
+      sourceList(src, ["active"]),
+    ],
   },
   constraints: {
-    headers: ["NAME", "BASE-SERVICES", "CPU-MIN", "CPU-MAX"],
-    row: (n) => [
+    headers: ["NAME", "BASE-SERVICES", "CPU-MIN", "CPU-MAX", "SOURCE"],
+    desired: ["baseServices", "cpuMin", "cpuMax"],
+    row: (n, src) => [
       n.config.name,
       formatList(n.constraints.baseServices),
       n.constraints.cpuMin.toFixed(2),
       n.constraints.cpuMax.toFixed(2),
+      sourceList(src, ["baseServices", "cpuMin", "cpuMax"]),
     ],
   },
   resources: {
     headers: ["NAME", "CORES", "MEMORY"],
+    desired: [],
     row: (n) => [
       n.config.name,
       String(n.resources.totalCpus),
@@ -199,5 +277,10 @@ export async function showCommand(
   }
   const cluster = requireSessionCluster(session);
   const nodes = await resolveNodes(deps.store, { cluster, targets: [args[1]!] });
-  deps.output.out(formatTable(view.headers, nodes.map(view.row)));
+  const sources = view.desired.length > 0
+    ? await nodeSources(deps, cluster, nodes)
+    : new Map<string, Sources>();
+  deps.output.out(
+    formatTable(view.headers, nodes.map((n) => view.row(n, sources.get(n.config.name)))),
+  );
 }

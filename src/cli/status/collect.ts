@@ -73,6 +73,8 @@ export interface StatusSnapshot {
   time: string;
   nodes: NodeStatus[];
   services: ServiceStatus[];
+  /** Service documents in the store that do not validate (absent when none). */
+  refused?: { key: string; error: string }[] | undefined;
 }
 
 interface HealthBody {
@@ -81,6 +83,7 @@ interface HealthBody {
   store?: { ok?: boolean; error?: string | undefined };
   docker?: { ok?: boolean; error?: string | undefined };
   token?: { ok?: boolean; error?: string | undefined };
+  documents?: { problems?: { document?: string; error?: string; inForce?: string }[] };
 }
 
 interface DecisionBody {
@@ -174,6 +177,9 @@ export async function collectNode(agent: StatusAgent, record: NodeRecord): Promi
       h.store?.ok === false ? `store: ${h.store.error ?? "not ok"}` : undefined,
       h.docker?.ok === false ? `docker: ${h.docker.error ?? "not ok"}` : undefined,
       h.token?.ok === false ? `token: ${h.token.error ?? "not ok"}` : undefined,
+      ...(h.documents?.problems ?? []).map((p) =>
+        `document ${p.document} refused (${p.inForce ?? "?"} in force): ${p.error ?? "?"}`
+      ),
     ].filter((p): p is string => p !== undefined);
     if (problems.length > 0) out.problems = problems;
   } else {
@@ -205,11 +211,15 @@ export async function collectNode(agent: StatusAgent, record: NodeRecord): Promi
  */
 export async function collectStatus(deps: StatusDeps, cluster: string): Promise<StatusSnapshot> {
   await deps.store.requireCluster(cluster);
-  const [records, descriptors, token] = await Promise.all([
+  const [records, checked, token] = await Promise.all([
     deps.store.listNodes(cluster),
-    deps.store.listServices(cluster),
+    deps.store.checkServices(cluster),
     deps.store.token(cluster),
   ]);
+  const refused = checked.flatMap((d) =>
+    d.error === undefined ? [] : [{ key: d.key, error: d.error }]
+  );
+  const descriptors = checked.flatMap((d) => d.value === undefined ? [] : [d.value]);
   const run = tokenRetrying({
     token,
     read: () => deps.store.token(cluster),
@@ -241,5 +251,6 @@ export async function collectStatus(deps: StatusDeps, cluster: string): Promise<
     time: new Date((deps.now ?? Date.now)()).toISOString(),
     nodes,
     services,
+    ...(refused.length > 0 ? { refused } : {}),
   };
 }

@@ -97,6 +97,7 @@ export function renderStatus(snap: StatusSnapshot, options: RenderOptions = {}):
     if (notes.length > 0) out.push(...notes);
   }
 
+  for (const r of snap.refused ?? []) out.push(`Refused document ${r.key}: ${r.error}`);
   out.push("", "SERVICES");
   if (snap.services.length === 0) {
     out.push("No services: import some with `gru config import`");
