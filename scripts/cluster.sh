@@ -220,7 +220,10 @@ cmd_down() {
       done
     fi
     unmount_under "$STATE/gn$i/data" "$RUN/gn$i"
-    rm -rf "$STATE/gn$i/data" "$STATE/gn$i/node.json" "$RUN/gn$i" "$RUN/gn$i".* "$RUN/gn$i"-*
+    # node.node-state.json: the agent's cache of its desired state (active flag, base services);
+    # left behind, the next `up` of a cluster with the same name would restore it.
+    rm -rf "$STATE/gn$i/data" "$STATE/gn$i/node.json" "$STATE/gn$i/node.node-state.json" \
+      "$RUN/gn$i" "$RUN/gn$i".* "$RUN/gn$i"-*
   done
   rm -rf "$STATE/etcd" "$STATE/images.tar" "$STATE/harness.env" "$TLS_DIR"
   rm -f "$RUN/etcd.pid"

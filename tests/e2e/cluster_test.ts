@@ -31,8 +31,10 @@ async function writeConfig(dir: string) {
     `${dir}/policy.json`,
     JSON.stringify({
       // Every node engine pins to the same two physical cores: two busy instances may share
-      // one and read 0.5 each, so the threshold sits below that.
-      Scaleout: { Enable: true, Threshold: 0.3, Metrics: ["cpu_avg"] },
+      // one and read 0.5 each, and on a busy host (other tests beside) well under that, so the
+      // threshold sits low. The load must really drive this scale-out: the cluster no longer
+      // herds to 3 instances when it regains its min after the node failure.
+      Scaleout: { Enable: true, Threshold: 0.2, Metrics: ["cpu_avg"] },
       Scalein: { Enable: true, Threshold: 0.1, Metrics: ["cpu_avg"] },
     }),
   );
@@ -132,7 +134,7 @@ Deno.test("3-node cluster: gossip, leaderless min instances, node failure, bound
           await new Promise((r) => setTimeout(r, 500));
         }
       })();
-      const load = urlLoad(() => targets, { workers: 6, n: 30000 });
+      const load = urlLoad(() => targets, { workers: 12, n: 30000 });
       try {
         await waitFor(() => maxSeen >= 3, 40_000, () => `max seen ${maxSeen}`);
         await new Promise((r) => setTimeout(r, 5000));

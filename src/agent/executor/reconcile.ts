@@ -11,8 +11,9 @@
  * 2. **Cut off**: a node that considers itself partitioned (etcd unreachable, or most peers
  *    unreachable) neither fills a deficit nor stops an excess; it keeps its base services
  *    (upkeep does that apart).
- * 3. **Incomplete view**: while a live member's share has not arrived, nothing is done: that
- *    node may hold or just have started the instances in question.
+ * 3. **Incomplete view**: while a live member's share has not arrived (or not been refreshed
+ *    lately), nothing is done: that node may hold or just have started the instances in
+ *    question.
  * 4. **No reversal within a cooldown**: a deficit is not filled within `ScaleOutCooldown` of any
  *    node's stop of the service, an excess not stopped within `ScaleInCooldown` of any node's
  *    start (ages on this node's clock, see aggregate.ts). This is the hysteresis that rules out
@@ -21,7 +22,7 @@
  *    are ranked by instances held (fewest first), then by a stable hash of (service, node);
  *    the first `d` start one each. A node starts at most one per loop: what remains is the
  *    next loop's deficit.
- * 6. **Excess** `e = max − n < 0`: stops are dealt out one at a time to the active node holding
+ * 6. **Excess** `e = n − max > 0` (`max > 0`): stops are dealt out one at a time to the active node holding
  *    the most removable instances (instances above the floor it keeps for its base services),
  *    ties by the same hash; a node stops what it was dealt.
  *
