@@ -243,3 +243,20 @@ Deno.test("loop: Docker down mid-run fails the action, not the loop; it recovers
   assert.equal(r.running(), 2);
   assert.equal(r.decisions.list().length, 3);
 });
+
+Deno.test("loop: a base service that exited while Docker was down is restarted when it is back", async () => {
+  const r = rig({ baseServices: ["web"] });
+  await r.instances.init();
+  await r.after(0);
+  const [only] = r.instances.list("web");
+  r.runtime.down();
+  await r.after(1);
+  await r.after(1);
+  r.runtime.up();
+  r.runtime.kill(only!.id);
+  await r.runtime.settle();
+  const back = await r.after(1);
+  const replaced = back.actions.find((a) => a.action === "start" && a.ok);
+  assert.ok(replaced, JSON.stringify(back));
+  assert.equal(r.running(), 1);
+});
