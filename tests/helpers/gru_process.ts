@@ -93,6 +93,10 @@ export function loopbackAgent(options: {
   run: string;
   ttl: number;
   env: Record<string, string>;
+  /** Address to bind. @default "127.0.0.1" */
+  listen?: string;
+  /** More `gru agent` arguments (for example TLS flags). */
+  extraArgs?: string[];
 }): GruProcess {
   const o = options;
   return new GruProcess([
@@ -106,12 +110,13 @@ export function loopbackAgent(options: {
     "--port",
     String(o.port),
     "--listen",
-    "127.0.0.1",
+    o.listen ?? "127.0.0.1",
     "--state",
     `${o.stateDir}/${o.name}.json`,
     "--ttl",
     String(o.ttl),
     "--label",
     `${LABEL_TEST_RUN}=${o.run}`,
+    ...(o.extraArgs ?? []),
   ], o.env);
 }

@@ -8,14 +8,13 @@
  */
 
 import assert from "node:assert/strict";
-import { gru, GruProcess } from "../helpers/gru_process.ts";
+import { gru, type GruProcess, loopbackAgent } from "../helpers/gru_process.ts";
 import { etcdEndpoints, testRunId } from "../helpers/env.ts";
 import { removeRunContainers } from "../helpers/docker.ts";
 import { waitFor } from "../helpers/agent.ts";
 import { freePort } from "../helpers/net.ts";
 import { EtcdKvStore } from "../../src/adapters/etcd/etcd_kv_store.ts";
 import { AgentClient, type AgentTls } from "../../src/api/client.ts";
-import { LABEL_TEST_RUN } from "../../src/domain/model.ts";
 import { UnauthorizedError } from "../../src/domain/errors.ts";
 
 async function ok(args: string[], env: Record<string, string> = {}): Promise<string> {
@@ -34,36 +33,17 @@ function tlsAgent(o: {
   tls: boolean;
   listen?: string;
 }): GruProcess {
-  const args = [
-    "agent",
-    "--cluster",
-    o.cluster,
-    "--name",
-    o.name,
-    "--address",
-    "127.0.0.1",
-    "--port",
-    String(o.port),
-    "--listen",
-    o.listen ?? "127.0.0.1",
-    "--state",
-    `${o.dir}/${o.name}.json`,
-    "--ttl",
-    "3",
-    "--label",
-    `${LABEL_TEST_RUN}=${o.run}`,
-  ];
-  if (o.tls) {
-    args.push(
+  const tls = o.tls
+    ? [
       "--tls-ca",
       `${o.dir}/gru-ca.pem`,
       "--tls-cert",
       `${o.dir}/${o.name}.pem`,
       "--tls-key",
       `${o.dir}/${o.name}-key.pem`,
-    );
-  }
-  return new GruProcess(args, o.env);
+    ]
+    : [];
+  return loopbackAgent({ ...o, stateDir: o.dir, ttl: 3, extraArgs: tls });
 }
 
 /** Whether any HTTP answer comes back (`false`: the connection was refused or dropped). */
