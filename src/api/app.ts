@@ -260,7 +260,11 @@ export function createApi(agent: AgentApi, options: ApiOptions): Hono {
       ...(h.loop ? { loop: { ...h.loop, error: clean(h.loop.error) } } : {}),
       documents: {
         ok: refused.length === 0,
-        problems: refused.map((p) => ({ ...p, error: clean(p.error) })),
+        // /health is open: why a document was refused can quote its values (an Env entry),
+        // so only a caller with the token gets the reason.
+        problems: refused.map(({ error, ...p }) =>
+          tokens.accepts(presentedToken(c)) ? { ...p, error: clean(error) } : p
+        ),
       },
       token,
     }, ok ? 200 : 503);

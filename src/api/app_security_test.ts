@@ -270,3 +270,30 @@ Deno.test("a body over the limit is audited too", async () => {
     await reset();
   }
 });
+
+Deno.test("/health names a refused document to anyone but gives the reason only with the token", async () => {
+  const { agent } = fakeAgent();
+  const leaky = "services/web: $.configuration.env.DB_PASSWORD: expected a string, found 12345";
+  const health = agent.health;
+  (agent as unknown as { health: () => unknown }).health = () => ({
+    ...health(),
+    status: "degraded",
+    documents: {
+      ok: false,
+      problems: [{
+        document: "service web",
+        key: "/gru/c1/services/web",
+        error: leaky,
+        inForce: "none",
+      }],
+    },
+  });
+  const app = createApi(agent, { token: () => TOKEN });
+  const open = await app.request("/gru/v1/health");
+  const openText = await open.text();
+  assert.equal(open.status, 503);
+  assert.ok(openText.includes("service web"), openText);
+  assert.ok(!openText.includes("12345"), `no reason without the token: ${openText}`);
+  const withToken = await (await app.request("/gru/v1/health", { headers: auth })).json();
+  assert.match(withToken.documents.problems[0].error, /DB_PASSWORD/);
+});

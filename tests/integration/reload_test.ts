@@ -50,8 +50,8 @@ async function rig(name: string, docs: Record<string, unknown>) {
     start() {
       agent = loopbackAgent({ cluster, name: "r1", port, stateDir: tmp, run, ttl: 3, env });
     },
-    async health() {
-      const res = await fetch(`${base}/health`);
+    async health(withToken = false) {
+      const res = await fetch(`${base}/health`, withToken ? { headers: auth } : {});
       return { status: res.status, body: await res.json() };
     },
     async get(path: string) {
@@ -115,7 +115,8 @@ Deno.test("one bad document blocks nothing: the rest loads, the last good stays,
       ]),
       [["service broken", "none"]],
     );
-    assert.match(h.body.documents.problems[0].error, /services\/broken/);
+    assert.equal(h.body.documents.problems[0].error, undefined, "no reason without the token");
+    assert.match((await r.health(true)).body.documents.problems[0].error, /services\/broken/);
     const started = await r.startInstance("web");
     assert.equal(started.status, 201, JSON.stringify(started.body));
 
