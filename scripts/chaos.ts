@@ -296,6 +296,42 @@ async function observe(kv: EtcdKvStore, views: NodeView[]): Promise<Observation[
   return out;
 }
 
+/** What a node's agent did lately about `keep` and what it believes it runs: for a long violation. */
+async function diagnose(h: Harness, i: number): Promise<string> {
+  const url = h.node(i).url;
+  const get = async (path: string) => {
+    const res = await h.fetch(`${url}${path}`, { signal: AbortSignal.timeout(3000) });
+    return res.ok ? await res.json() : `${res.status} ${await res.text()}`;
+  };
+  const decisions = await get("/gru/v1/decisions?limit=5") as {
+    actions?: { service: string; action: string; ok: boolean; error?: string; why: string }[];
+  }[];
+  const actions = Array.isArray(decisions)
+    ? decisions.flatMap((d) => d.actions ?? []).filter((a) => a.service === "keep")
+    : decisions;
+  const node = await get("/gru/v1/node") as {
+    instances?: { id: string; service: string; status: string }[];
+    constraints?: unknown;
+  };
+  const keep = typeof node === "object"
+    ? (node.instances ?? []).filter((x) => x.service === "keep")
+    : node;
+  const ps = await h.docker(i, [
+    "ps",
+    "-a",
+    "--filter",
+    "label=gru.service=keep",
+    "--format",
+    "{{.ID}} {{.Status}} {{.Names}}",
+  ]).catch((e) => ({ stdout: String(e) }));
+  return `diagnose gn${i}: keep actions ${JSON.stringify(actions)}; agent's keep instances ` +
+    `${JSON.stringify(keep)}; constraints ${
+      JSON.stringify(
+        typeof node === "object" ? node.constraints : undefined,
+      )
+    }; docker ps -a: ${ps.stdout.trim().replaceAll("\n", " | ")}`;
+}
+
 // -------------------------------------------------------------------------------- the run --
 
 interface Violation extends Observation {
@@ -316,6 +352,7 @@ async function main(): Promise<number> {
   const stopAll = new AbortController();
   Deno.addSignalListener("SIGINT", () => stopAll.abort());
   const open = new Map<string, Violation>();
+  const diagnosed = new Set<Violation>();
   const closed: Violation[] = [];
   const faults: { name: string; target: string; from: number; to: number }[] = [];
   let lastFaultEnd = Date.now();
@@ -376,6 +413,10 @@ async function main(): Promise<number> {
         }
       }
       for (const [id, v] of open) {
+        if (v.kind === "base" && now - v.from > 20_000 && !diagnosed.has(v)) {
+          diagnosed.add(v);
+          diagnose(h, Number(v.key.slice(2))).then(log, (err) => log(`diagnose: ${err}`));
+        }
         if (!seen.has(id)) {
           open.delete(id);
           closed.push(v);

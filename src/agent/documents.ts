@@ -73,6 +73,8 @@ export class AgentDocuments {
    * rebuilds what depends on it, such as the Docker engine client). Its failure is logged.
    */
   onConfig: ((next: AgentConfig, previous: AgentConfig) => Promise<void>) | undefined;
+  /** Called after every successful read of the store (to refresh the local cache). */
+  onLoaded: (() => Promise<void>) | undefined;
 
   constructor(store: ClusterStore, cluster: string) {
     this.#store = store;
@@ -102,7 +104,24 @@ export class AgentDocuments {
    * @returns The kinds read.
    */
   async reload(what: DocumentKind): Promise<string[]> {
-    const s = this.#store;
+    const changed = await this.#read(what, this.#store);
+    if (what === "all") this.loaded = true;
+    this.error = undefined;
+    await this.onLoaded?.().catch((err) =>
+      log.warn("Cannot cache the documents: {error}", { error: errorMessage(err) })
+    );
+    return changed;
+  }
+
+  /**
+   * Puts in force the documents of another store (the local cache, when etcd is unreachable at
+   * start). `loaded` stays false, so the agent keeps trying the real store.
+   */
+  async loadFrom(store: ClusterStore): Promise<void> {
+    await this.#read("all", store);
+  }
+
+  async #read(what: DocumentKind, s: ClusterStore): Promise<string[]> {
     const c = this.#cluster;
     const want = (x: string) => what === "all" || what === x;
     const [config, policy, services, analytics] = await Promise.all([
@@ -134,8 +153,6 @@ export class AgentDocuments {
       this.analytics = this.#each("analytic", analytics, this.analytics);
       changed.push("analytics");
     }
-    if (what === "all") this.loaded = true;
-    this.error = undefined;
     if (config && "value" in config && this.onConfig) {
       await this.onConfig(this.config, previous).catch((err) =>
         log.error("Cannot apply the new agent configuration: {error}", {

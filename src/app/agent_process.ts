@@ -13,6 +13,7 @@ import type { Agent } from "../agent/agent.ts";
 import type { AgentDocuments } from "../agent/documents.ts";
 import { wireAgent } from "./agent_wiring.ts";
 import { nodeStateFile } from "./node_state_file.ts";
+import { DocumentsCache, documentsCachePath } from "./documents_cache.ts";
 import { createApi } from "../api/app.ts";
 import { DockerRuntime } from "../adapters/docker/docker_runtime.ts";
 import { resolveDockerUrl } from "../adapters/docker/docker_url.ts";
@@ -27,6 +28,7 @@ import { isLoopback, peerName, serveApi, type ServerTls } from "./https_server.t
 import { TokenKeeper } from "../api/token_keeper.ts";
 import { PrometheusTelemetry } from "../adapters/prometheus/prometheus_telemetry.ts";
 import { ReloadingSink } from "./reloading_sink.ts";
+import { agentGauges } from "./agent_gauges.ts";
 import { systemClock } from "../domain/clock.ts";
 import { redactUrl } from "../api/redact.ts";
 import { RuntimeHolder, UsageHolder } from "./runtime_holder.ts";
@@ -87,6 +89,7 @@ export async function awaitCluster(
   store: ClusterStore,
   cluster: string,
   signal: AbortSignal,
+  cached?: () => Promise<AgentConfig | undefined>,
 ): Promise<AgentConfig> {
   const backoff = new Backoff(systemClock, { minMs: 250, maxMs: 5000 });
   while (true) {
@@ -100,6 +103,13 @@ export async function awaitCluster(
           error: errorMessage(err),
         });
         return defaultAgentConfig();
+      }
+      const last = await cached?.().catch(() => undefined);
+      if (last) {
+        log.warn("Cannot read the cluster config ({error}); starting on the cached one", {
+          error: errorMessage(err),
+        });
+        return last;
       }
       log.warn("Cannot read the cluster config ({error}); retrying in {ms} ms", {
         error: errorMessage(err),
@@ -115,9 +125,14 @@ export async function awaitCluster(
  * a transient error never starts the agent on default documents. Refused documents do not
  * count as failures: they are reported and the rest loads.
  */
-export async function awaitDocuments(documents: AgentDocuments, signal: AbortSignal) {
+export async function awaitDocuments(
+  documents: AgentDocuments,
+  signal: AbortSignal,
+  cached?: () => Promise<boolean>,
+) {
   const backoff = new Backoff(systemClock, { minMs: 250, maxMs: 5000 });
   while (!await documents.tryLoad()) {
+    if (await cached?.().catch(() => false)) return;
     log.warn("Cannot read the cluster documents ({error}); retrying in {ms} ms", {
       error: documents.error,
       ms: backoff.peek(),
@@ -178,8 +193,19 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   const store = await openStore(options.store);
+  // The documents of the last good read: what a start with etcd unreachable runs on.
+  const cache = options.statePath
+    ? new DocumentsCache(documentsCachePath(options.statePath), id.cluster)
+    : undefined;
+  let cached: Awaited<ReturnType<DocumentsCache["open"]>>;
+  const openCache = async () => cached ??= await cache?.open();
   try {
-    const config = await awaitCluster(store, id.cluster, stop.signal);
+    const config = await awaitCluster(
+      store,
+      id.cluster,
+      stop.signal,
+      async () => (await openCache())?.store.getConfig(id.cluster),
+    );
     // The engine client lives in holders: `update agent` swaps it when its settings change.
     const engine = await buildEngine(config, options.docker, id.address);
     const runtime = new RuntimeHolder(engine.runtime);
@@ -244,58 +270,7 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
       log.info("Docker engine settings changed: engine client rebuilt");
       await agent.engineChanged();
     };
-    telemetry.gauge("gru_metric_points_buffered", "Measurements waiting to be written.", () => [{
-      value: sink.stats().buffered,
-    }]);
-    telemetry.gauge(
-      "gru_metric_points_dropped_total",
-      "Measurements dropped because the buffer was full.",
-      () => [{ value: sink.stats().dropped }],
-    );
-    telemetry.gauge("gru_metric_points_written_total", "Measurements written.", () => [{
-      value: sink.stats().written,
-    }]);
-    telemetry.gauge(
-      "gru_metric_points_rejected_total",
-      "Measurements dropped because the database refused their batch (HTTP 4xx but 429).",
-      () => [{ value: sink.stats().rejected }],
-    );
-    telemetry.gauge("gru_user_metrics", "User metrics kept, all services together.", () => [{
-      value: agent.parts.monitor.userMetricStats().metrics,
-    }]);
-    telemetry.gauge(
-      "gru_user_metrics_refused_total",
-      "User-metric pushes refused: bad name, or a new metric beyond the per-service bound.",
-      () => {
-        const st = agent.parts.monitor.userMetricStats();
-        return [
-          { labels: { reason: "name" }, value: st.refusedNames },
-          { labels: { reason: "limit" }, value: st.refusedOverLimit },
-        ];
-      },
-    );
-    telemetry.gauge(
-      "gru_user_metrics_pruned_total",
-      "User metrics dropped after going stale or with their service.",
-      () => [{ value: agent.parts.monitor.userMetricStats().pruned }],
-    );
-    telemetry.gauge("gru_instances", "Instances on this node by service and status.", () => {
-      const counts = new Map<string, number>();
-      for (const i of agent.parts.instances.list()) {
-        const k = `${i.service}\u0000${i.status}`;
-        counts.set(k, (counts.get(k) ?? 0) + 1);
-      }
-      return [...counts].map(([k, value]) => {
-        const [service, status] = k.split("\u0000");
-        return { labels: { service: service!, status: status! }, value };
-      });
-    });
-    telemetry.gauge("gru_active", "1 when the autonomic loop runs.", () => [{
-      value: agent.active ? 1 : 0,
-    }]);
-    telemetry.gauge("gru_registered", "1 when the node is registered in etcd.", () => [{
-      value: agent.registered ? 1 : 0,
-    }]);
+    agentGauges(telemetry, agent, sink);
     const app = createApi(agent, {
       peerName,
       token: tokens,
@@ -331,7 +306,20 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
           "gossip verifies peers against the system's root certificates only",
       );
     }
-    await awaitDocuments(agent.parts.documents, stop.signal);
+    const documents = agent.parts.documents;
+    if (cache) documents.onLoaded = () => cache.save(store, new Date());
+    await awaitDocuments(documents, stop.signal, async () => {
+      const c = await openCache();
+      if (!c) return false;
+      await documents.loadFrom(c.store);
+      log.warn(
+        "Cannot read the cluster documents ({error}): running on the cached ones of {savedAt} " +
+          "until etcd answers",
+        { error: documents.error, savedAt: c.savedAt },
+      );
+      return true;
+    });
+    await cached?.store.kv.close();
     await agent.start();
     await new Promise<void>((resolve) => {
       if (stop.signal.aborted) resolve();

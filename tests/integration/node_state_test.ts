@@ -24,6 +24,7 @@ import { AgentClient } from "../../src/api/client.ts";
 import { parseAgentConfig, parseServiceDescriptor } from "../../src/config/documents.ts";
 import { LABEL_SERVICE, LABEL_TEST_RUN } from "../../src/domain/model.ts";
 import { nodeStateCachePath, nodeStateFile } from "../../src/app/node_state_file.ts";
+import { documentsCachePath } from "../../src/app/documents_cache.ts";
 import { wireAgent } from "../../src/app/agent_wiring.ts";
 import { systemClock } from "../../src/domain/clock.ts";
 import type { Agent } from "../../src/agent/agent.ts";
@@ -237,6 +238,82 @@ Deno.test("an agent started with etcd unreachable restores its node state from t
       await o.store.kv.close().catch(() => {});
     }
     await usage.close();
+    await removeRunContainers(run);
+    await etcd.destroy();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("a gru agent process started with etcd down runs on its cached documents and keeps its base service", async () => {
+  const run = testRunId();
+  const cluster = `nd-${run}`;
+  const etcd = await EtcdServer.start();
+  const tmp = await Deno.makeTempDir({ prefix: "gru-doc-cache-" });
+  const env = { ETCD_ADDR: etcd.url };
+  const port = freePort();
+  const address = `http://127.0.0.1:${port}`;
+  const client = new AgentClient({ token: TOKEN, timeoutMs: 30_000 });
+  const store = await connect(etcd);
+  let agent: GruProcess | undefined;
+  const logOf = () => `\nagent log:\n${agent?.log.slice(-4000)}`;
+  try {
+    await createCluster(store, cluster);
+    agent = loopbackAgent({ cluster, name: "n1", port, stateDir: tmp, run, ttl: 2, env });
+    await eventually(async () => (await store.getNode(cluster, "n1")) !== undefined, 30_000)
+      .catch((err) => assert.fail(err.message + logOf()));
+    await client.command(address, {
+      name: "update",
+      target: "node-base-services",
+      object: ["web"],
+    });
+    await client.command(address, { name: "start", target: "agent" });
+    await eventually(async () => (await runningWeb(run)).length === 1, 60_000)
+      .catch((err) => assert.fail(err.message + logOf()));
+    const cachePath = documentsCachePath(`${tmp}/n1.json`);
+    assert.equal((await Deno.stat(cachePath)).mode! & 0o777, 0o600, "the cache is private");
+    const cached = await Deno.readTextFile(cachePath);
+    const keys = (JSON.parse(cached) as { entries: { key: string }[] }).entries.map((e) => e.key);
+    assert.ok(keys.includes(clusterKeys(cluster).service("web")), `cached: ${keys}`);
+    assert.ok(keys.every((k) => !k.includes("/nodes/")), `no node record cached: ${keys}`);
+    assert.ok(!cached.includes(TOKEN), "the cluster token is never cached");
+    await agent.stop("SIGTERM");
+
+    // etcd is gone when the agent starts (as after a power cut of the whole cluster).
+    await etcd.kill();
+    agent = new GruProcess([
+      "agent",
+      "--state",
+      `${tmp}/n1.json`,
+      "--listen",
+      "127.0.0.1",
+      "--label",
+      `${LABEL_TEST_RUN}=${run}`,
+    ], env);
+    await eventually(() => Promise.resolve(/running on the cached ones/.test(agent!.log)), 60_000)
+      .catch((err) => assert.fail(err.message + logOf()));
+    const [before] = await runningWeb(run);
+    assert.ok(before, "the base service still runs");
+    const startedBefore = await startedAt(before.id);
+    await dockerKill(before.id);
+    await eventually(async () => {
+      const now = await runningWeb(run);
+      return now.length === 1 && (now[0]!.id !== before.id ||
+        await startedAt(now[0]!.id) !== startedBefore);
+    }, 60_000).catch((err) => assert.fail(`${err.message}${logOf()}`));
+
+    // etcd returns: the agent reads the real documents and registers.
+    await etcd.restart();
+    await eventually(async () => (await store.getNode(cluster, "n1"))?.active === true, 60_000)
+      .catch((err) => assert.fail(err.message + logOf()));
+    // Healthy again (200, token read, documents from etcd) once etcd is back.
+    await eventually(async () => {
+      const res = await fetch(`${address}/gru/v1/health`);
+      await res.body?.cancel();
+      return res.status === 200;
+    }, 60_000).catch((err) => assert.fail(err.message + logOf()));
+  } finally {
+    await agent?.stop("SIGKILL");
+    await store.kv.close();
     await removeRunContainers(run);
     await etcd.destroy();
     await Deno.remove(tmp, { recursive: true });

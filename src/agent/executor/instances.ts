@@ -26,12 +26,20 @@ import {
   LABEL_SERVICE,
   type ServiceDescriptor,
 } from "../../domain/model.ts";
-import { ConflictError, NotFoundError, ValidationError } from "../../domain/errors.ts";
+import { getLogger } from "@logtape/logtape";
+import {
+  ConflictError,
+  errorMessage,
+  NotFoundError,
+  ValidationError,
+} from "../../domain/errors.ts";
 import type { Clock } from "../../domain/clock.ts";
 import { newUuidHex } from "../../domain/random.ts";
 import { ResourceLedger } from "./resources.ts";
 import { parseCpuset } from "../../domain/cpuset.ts";
 import { buildContainerSpec, type SpecContext } from "./container_spec.ts";
+
+const log = getLogger(["gru", "agent", "instances"]);
 
 /** What the bound checks read of the rest of the agent, at the moment an action runs. */
 export interface InstanceBounds {
@@ -211,12 +219,26 @@ export class InstanceManager {
       // (as the original's start did; docs/compat.md#diff-commands).
       const stopped = this.list(service.name).find((i) => i.status === "stopped");
       if (stopped) {
-        await rt.start(stopped.id);
-        const d = await rt.inspect(stopped.id);
-        await this.#adopt({ ...d, hostPorts: d.hostPorts });
-        const again = this.#known.get(stopped.id);
-        if (again) {
-          return { ...again, cpus: [...again.cpus], ports: again.ports.map((p) => ({ ...p })) };
+        try {
+          await rt.start(stopped.id);
+          const d = await rt.inspect(stopped.id);
+          await this.#adopt({ ...d, hostPorts: d.hostPorts });
+          const again = this.#known.get(stopped.id);
+          if (again) {
+            return { ...again, cpus: [...again.cpus], ports: again.ports.map((p) => ({ ...p })) };
+          }
+        } catch (err) {
+          // A stopped container that will not start again would block its service for good
+          // (after an engine restart, containerd can keep its dead task: "task … already
+          // exists"): remove it and create a fresh one instead.
+          log.warn("Cannot start stopped {service} instance {id} again ({error}): replacing it", {
+            service: service.name,
+            id: stopped.id.slice(0, 12),
+            error: errorMessage(err),
+          });
+          await rt.remove(stopped.id).catch(() => {});
+          this.#known.delete(stopped.id);
+          this.ledger.release(stopped.id);
         }
       }
       this.ledger.setForeignPorts((await rt.listAll()).flatMap((c) => c.hostPorts));

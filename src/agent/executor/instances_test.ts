@@ -162,3 +162,21 @@ Deno.test("a stop whose engine stop fails still removes the container", async ()
   assert.equal(instances.list("web").length, 0);
   assert.equal((await runtime.list({})).length, 0);
 });
+
+Deno.test("a stopped instance that will not start again is replaced by a fresh container", async () => {
+  const { runtime, instances, running } = await rig();
+  const web = service();
+  const first = await instances.start(web);
+  runtime.kill(first.id);
+  await runtime.settle();
+  await instances.refresh();
+  assert.equal(instances.list("web")[0]?.status, "stopped");
+  // After an engine restart containerd may keep the dead task of a stopped container.
+  runtime.failNext("start", new Error(`task ${first.id}: already exists`));
+  const next = await instances.start(web);
+  assert.notEqual(next.id, first.id, "a fresh container");
+  assert.equal(running(), 1);
+  const left = await runtime.list({});
+  assert.deepEqual(left.map((c) => c.id), [next.id], "the stuck one is removed");
+  assert.equal(instances.list("web").length, 1);
+});
