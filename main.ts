@@ -32,6 +32,15 @@ async function main(args: string[]): Promise<number> {
       consoleOutput.err(`Error: ${err.message}`);
       return err.code === "validation" ? 2 : 1;
     }
+    if (err instanceof Deno.errors.NotCapable) {
+      // The compiled binary's permissions are fixed (scripts/compile.ts): say what was refused,
+      // without a stack trace or Deno's "run again with --allow-…" advice.
+      consoleOutput.err(
+        `Error: ${err.message.replace(/, run again with .*$/, "")}: not permitted to gru (its ` +
+          `permissions are fixed: see "Deploying" in README.md)`,
+      );
+      return 1;
+    }
     consoleOutput.err(`Error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
     return 1;
   }

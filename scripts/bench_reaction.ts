@@ -10,8 +10,10 @@
  * the executed scale-out decision, → container running, → answering.
  *
  * Prints a table; asserts nothing. `deno run -A scripts/bench_reaction.ts [trials=10]
- * [strategy=probdelta] [window s=2]` (needs the engine at /var/run/docker.sock, or GRU_TEST_DOCKER_SOCKET,
- * and the image gru-demo/web).
+ * [strategy=probdelta] [window s=2] [fast=off|on]` (needs the engine at /var/run/docker.sock, or
+ * GRU_TEST_DOCKER_SOCKET, and the image gru-demo/web). `fast=on` turns the fast path on
+ * (`FastPath`: margin 0.1, short window 0.5 s, a look every 0.25 s); with the `target` strategy
+ * the service tracks `cpu_avg` at the scale-out threshold.
  *
  * @module
  */
@@ -31,6 +33,7 @@ import type { ContainerSummary } from "../src/ports/container_runtime.ts";
 const TRIALS = Number(Deno.args[0] ?? 10);
 const STRATEGY = Deno.args[1] ?? "probdelta";
 const WINDOW = Number(Deno.args[2] ?? 2);
+const FAST = (Deno.args[3] ?? "off") === "on";
 const THRESHOLD = 0.5;
 const WORKERS = 4;
 const run = `bench-reaction-${Date.now().toString(36)}`;
@@ -51,6 +54,7 @@ const t = await startTestAgent({
         ScaleOutCooldown: 2,
         ScaleInCooldown: 2,
         ScaleInStabilization: 2,
+        FastPath: { Enable: FAST, Margin: 0.1, Window: 0.5, CheckInterval: 0.25 },
       },
     }, "config.json"),
     policy: parsePolicyConfig({
@@ -63,6 +67,7 @@ const t = await startTestAgent({
       MinInstances: 1,
       MaxInstances: 2,
       Configuration: { CpuNumber: 1, Ports: { "80": "29300-29309" }, StopTimeout: 1 },
+      Scaling: { Target: { Metric: "cpu_avg", Value: THRESHOLD } },
     }, "web.json")],
   },
 });
@@ -143,13 +148,17 @@ try {
     const ds = t.agent.decisionsList().filter((d) => d.time >= t0 && d.time <= tRunning)
       .sort((a, b) => a.seq - b.seq);
     const seen = ds.find((d) => (d.inputs.services.web?.cpu_avg ?? 0) > THRESHOLD);
-    const decided = ds.find((d) => d.chosen.policy === "scaleout" && d.outcome === "executed");
-    const blocked = ds.filter((d) =>
+    const decided = ds.find((d) =>
+      d.chosen.policy === "scaleout" && d.outcome === "executed" ||
+      d.actions.some((a) => a.action === "start" && a.ok)
+    );
+    const between = ds.filter((d) =>
       seen !== undefined && d.seq >= seen.seq && (decided === undefined || d.seq < decided.seq)
-    ).length;
+    );
+    const blocked = between.length;
+    const held = [...new Set(between.map((d) => `${d.chosen.policy} ${d.outcome}: ${d.why}`))];
     await until(
-      async () =>
-        (await running()).length === 1,
+      async () => (await running()).length === 1,
       90_000,
       "back to 1 instance",
     );
@@ -166,7 +175,8 @@ try {
       `trial ${k}: running ${(trial.running / 1000).toFixed(2)} s, answering ` +
         `${(trial.answering / 1000).toFixed(2)} s (load seen ${fmt(trial.seen)}, decided ` +
         `${fmt(trial.decided)}, loops between ${blocked}), back to 1 after ` +
-        `${(trial.back / 1000).toFixed(1)} s`,
+        `${(trial.back / 1000).toFixed(1)} s` +
+        (held.length > 0 ? `; held: ${held.slice(0, 3).join(" | ").slice(0, 300)}` : ""),
     );
   }
 } finally {
@@ -186,7 +196,8 @@ function pct(xs: number[], p: number): number {
 }
 
 console.log(
-  `\nstrategy ${STRATEGY}, loop 1 s, Window ${WINDOW} s, Warmup 1 s, scale-out threshold ${THRESHOLD}, ` +
+  `\nstrategy ${STRATEGY}, fast path ${FAST ? "on" : "off"}, loop 1 s, Window ${WINDOW} s, ` +
+    `Warmup 1 s, scale-out threshold ${THRESHOLD}, ` +
     `${WORKERS} load workers\n`,
 );
 console.log(

@@ -8,7 +8,8 @@
 #        examples/demo by default) and waits until every agent answers /gru/v1/health.
 #        Agents serve mutual TLS: `gru tls` makes a CA, one certificate per node (its name and
 #        IP) and a CLI certificate in /var/lib/gru-nodes/tls (GRU_TLS_* in harness.env);
-#        --plain serves plain HTTP instead
+#        --plain serves plain HTTP instead; --no-agents stops after the engines and the etcd
+#        (no cluster, no agents: a test then types gru create / gru join in the namespaces)
 #   bash scripts/cluster.sh down          removes everything (works after a half-failed up)
 #   bash scripts/cluster.sh status        what is running
 #   bash scripts/cluster.sh kill-node I   SIGKILLs node I: its agent, dockerd, containerd, shims
@@ -173,7 +174,8 @@ cmd_down() {
     [ -S "$(node_sock "$i")" ] || continue
     (
       mapfile -t ids < <(timeout 10 docker -H "unix://$(node_sock "$i")" ps -aq 2>/dev/null)
-      [ ${#ids[@]} -gt 0 ] && timeout 30 docker -H "unix://$(node_sock "$i")" rm -f "${ids[@]}" >/dev/null 2>&1
+      # a container the engine cannot remove (a busy mount) must not stop the teardown
+      [ ${#ids[@]} -gt 0 ] && { timeout 30 docker -H "unix://$(node_sock "$i")" rm -f "${ids[@]}" >/dev/null 2>&1 || log "gn$i: some containers were not removed (the engine goes next)"; }
       exit 0
     ) &
     jobs+=($!)
@@ -257,19 +259,20 @@ agent_url() { echo "$(agent_scheme)://$(node_ip "$1"):$AGENT_PORT"; }
 agent_healthy() { agent_curl -fsS -m 2 "$(agent_url "$1")/gru/v1/health"; }
 
 cmd_up() {
-  local n="" cluster=harness config="$root/examples/demo" active=() plain=0
+  local n="" cluster=harness config="$root/examples/demo" active=() plain=0 agents=1
   while [ $# -gt 0 ]; do
     case $1 in
       --cluster) cluster=${2:?--cluster needs a name}; shift 2 ;;
       --config) config=${2:?--config needs a directory}; shift 2 ;;
       --active) active=(--active); shift ;;
       --plain) plain=1; shift ;;
+      --no-agents) agents=0; shift ;;
       -*) die "unknown option $1" ;;
       *) [ -z "$n" ] || die "unexpected argument $1"; n=$1; shift ;;
     esac
   done
   if ! [[ $n =~ ^[0-9]+$ ]] || [ "$n" -lt 1 ] || [ "$n" -gt 200 ]; then
-    die "usage: up N (1..200) [--cluster NAME] [--config DIR] [--active] [--plain]"
+    die "usage: up N (1..200) [--cluster NAME] [--config DIR] [--active] [--plain] [--no-agents]"
   fi
   [ -d "$config" ] || die "no config directory $config"
   config=$(cd "$config" && pwd)
@@ -350,14 +353,16 @@ cmd_up() {
   local save_pid=$!
 
   wait_until 30 "harness etcd" etcd_healthy || { tail -20 "$STATE/etcd.log" >&2; exit 1; }
-  log "gru create $cluster; gru config import $cluster $config"
-  gru create "$cluster" >/dev/null
-  gru config import "$cluster" "$config" >/dev/null
   local jobs=()
-  for i in $(seq 1 "$n"); do
+  if [ "$agents" = 1 ]; then
+    log "gru create $cluster; gru config import $cluster $config"
+    gru create "$cluster" >/dev/null
+    gru config import "$cluster" "$config" >/dev/null
+  fi
+  for i in $([ "$agents" = 1 ] && seq 1 "$n"); do
     # shellcheck disable=SC2046 # node_tls prints flags and paths without spaces
     gru join "$cluster" --name "gn$i" --address "$(node_ip "$i")" --port "$AGENT_PORT" \
-      --ttl "$AGENT_TTL" --state "$STATE/gn$i/node.json" $(node_tls "$i") >/dev/null &
+      --ttl "$AGENT_TTL" --state "$STATE/gn$i/node.json" --register-only $(node_tls "$i") >/dev/null &
     jobs+=($!)
   done
   for j in "${jobs[@]}"; do wait "$j" || die "gru join failed"; done
@@ -378,8 +383,8 @@ cmd_up() {
   done
   rm -f "$STATE/images.tar"
 
-  log "starting $n agents"
-  for i in $(seq 1 "$n"); do
+  if [ "$agents" = 1 ]; then log "starting $n agents"; else log "no agents (--no-agents)"; fi
+  for i in $([ "$agents" = 1 ] && seq 1 "$n"); do
     setsid nohup nsenter --net="/var/run/netns/gn$i" \
       deno run -A --quiet "$root/main.ts" agent --cluster "$cluster" --name "gn$i" \
       --address "$(node_ip "$i")" --port "$AGENT_PORT" --docker "unix://$(node_sock "$i")" \
@@ -388,7 +393,7 @@ cmd_up() {
       </dev/null >"$STATE/gn$i/agent.log" 2>&1 &
     echo $! >"$RUN/gn$i-agent.pid"
   done
-  for i in $(seq 1 "$n"); do
+  for i in $([ "$agents" = 1 ] && seq 1 "$n"); do
     wait_until 60 "agent gn$i" agent_healthy "$i" || { tail -20 "$STATE/gn$i/agent.log" >&2; exit 1; }
   done
 

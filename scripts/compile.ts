@@ -34,7 +34,11 @@ export const WRITE_PATHS = ["/var/lib/gru", "/tmp", "/var/run", "/run"] as const
  * - `--allow-read`: configuration files, `/sys/fs/cgroup` and `/proc` for container stats, the
  *   Docker socket, TLS material anywhere the operator puts it;
  * - `--allow-env`: `ETCD_ADDR`, `GRU_*`, `DOCKER_HOST` and the variables npm packages read;
- * - `--allow-sys`: hostname, network interfaces, OS release, CPU count and memory of the node.
+ * - `--allow-sys`: the network interfaces, for the node's address when `join` or `agent` has no
+ *   `--address`.
+ *
+ * tests/e2e/permissions_test.ts runs the CLI and an agent under exactly these flags (main.ts
+ * under `deno run`: the binary needs `denort` to build), and shows each one is needed.
  */
 export function permissionFlags(extraWrite: readonly string[] = []): string[] {
   return [
@@ -45,6 +49,27 @@ export function permissionFlags(extraWrite: readonly string[] = []): string[] {
     "--allow-sys",
   ];
 }
+
+/**
+ * Runtime flags baked into the binary (figures: scripts/bench_lightness.ts, BENCHMARKS.md):
+ * - `--max-semi-space-size=1` (MB): V8's young generation grows to 16 MB per semi-space by
+ *   default, which an agent that allocates steadily keeps touching: capping it took an active
+ *   agent from 173 to 130 MB of RSS at 100 containers for the same CPU (2.3 and 2.1 % of a core).
+ *   `--optimize-for-size` saved 7 MB more but cost 2.5 times the CPU; not used.
+ * - `--unstable-lazy-dynamic-imports`: `deno run` otherwise loads every statically analyzable
+ *   dynamic import (the agent, dockerode, etcd3, mathjs) before the first line runs, which
+ *   undoes the lazy loading of the composition root for `gru --help` or `gru create`.
+ */
+export const V8_FLAGS: readonly string[] = [
+  "--v8-flags=--max-semi-space-size=1",
+  "--unstable-lazy-dynamic-imports",
+];
+
+/**
+ * Files the binary carries besides its module graph: the console's single-page app, read at run
+ * time relative to `src/console/server/assets.ts` (uPlot comes from its npm package, imported).
+ */
+export const CONSOLE_ASSETS: readonly string[] = ["src/console/assets"];
 
 /** Parsed command line of this script. */
 export interface CompileOptions {
@@ -89,9 +114,11 @@ export function compileArgs(opts: CompileOptions): string[] {
   return [
     "compile",
     ...permissionFlags(opts.extraWrite),
+    ...V8_FLAGS,
     ...(opts.target ? ["--target", opts.target] : []),
     "--output",
     opts.output,
+    ...CONSOLE_ASSETS.flatMap((path) => ["--include", path]),
     "main.ts",
   ];
 }

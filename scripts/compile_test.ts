@@ -1,5 +1,13 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { compileArgs, isDenortDownloadFailure, parseArgs } from "./compile.ts";
+import {
+  compileArgs,
+  isDenortDownloadFailure,
+  parseArgs,
+  permissionFlags,
+  V8_FLAGS,
+  WRITE_PATHS,
+} from "./compile.ts";
+import { binaryRunFlags } from "../tests/helpers/gru_process.ts";
 
 Deno.test("parseArgs() reads --target, --output and --allow-write-extra", () => {
   deepStrictEqual(parseArgs([]), { output: "dist/gru", extraWrite: [] });
@@ -31,4 +39,21 @@ Deno.test("isDenortDownloadFailure() recognises the DNS error of the denort down
   );
   strictEqual(isDenortDownloadFailure("TS2322 [ERROR]: Type 'string' is not assignable"), false);
   strictEqual(isDenortDownloadFailure("Could not find denort at '/nope'"), false);
+});
+
+Deno.test("binaryRunFlags() (the tests' deno run flags) are compileArgs() minus build-only ones", () => {
+  const flags = binaryRunFlags();
+  deepStrictEqual(flags, [...permissionFlags(), ...V8_FLAGS]);
+  const args = compileArgs({ target: "x86_64-unknown-linux-gnu", output: "o/gru", extraWrite: [] });
+  deepStrictEqual(args.filter((a) => !flags.includes(a)), [
+    "compile",
+    "--target",
+    "x86_64-unknown-linux-gnu",
+    "--output",
+    "o/gru",
+    "--include",
+    "src/console/assets",
+    "main.ts",
+  ]);
+  for (const p of WRITE_PATHS) strictEqual(p.startsWith("/"), true, p);
 });

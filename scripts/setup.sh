@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup of everything Gru needs on a Debian 12 machine, as root:
-# Deno (from npm), dockerd, etcd, InfluxDB 1.x, VictoriaMetrics, busybox, and the local test images.
+# Deno (from npm), dockerd, etcd, InfluxDB 1.x, VictoriaMetrics, busybox, systemd-analyze and
+# cloud-init (to check deploy/), and the local test images.
 # Reuses whatever already runs. Safe to run again and again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,12 +21,26 @@ command -v victoria-metrics >/dev/null 2>&1 || need_apt+=(victoria-metrics)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  log "installing Debian packages: ${need_apt[*]}"
+# Headless Chromium for the console's end-to-end tests (tests/e2e/console_test.ts, playwright-core).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# The deployment files' checks (scripts/deploy_test.ts): `systemd-analyze verify` on the unit,
+# `cloud-init schema` on the cloud-init file. cloud-init without its recommends: only its schema
+# check is used here, and nothing of it runs at boot on this machine.
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+need_norec=()
+command -v cloud-init >/dev/null 2>&1 || need_norec+=(cloud-init)
+if [ ${#need_apt[@]} -gt 0 ] || [ ${#need_norec[@]} -gt 0 ]; then
+  log "installing Debian packages: ${need_apt[*]} ${need_norec[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq "${need_apt[@]}" >/var/log/gru-dev/apt.log 2>&1 || {
-    tail -20 /var/log/gru-dev/apt.log >&2; exit 1; }
+  if [ ${#need_apt[@]} -gt 0 ]; then
+    apt-get install -y -qq "${need_apt[@]}" >/var/log/gru-dev/apt.log 2>&1 || {
+      tail -20 /var/log/gru-dev/apt.log >&2; exit 1; }
+  fi
+  if [ ${#need_norec[@]} -gt 0 ]; then
+    apt-get install -y -qq --no-install-recommends "${need_norec[@]}" \
+      >>/var/log/gru-dev/apt.log 2>&1 || { tail -20 /var/log/gru-dev/apt.log >&2; exit 1; }
+  fi
 fi
 
 want_deno=2.9.6

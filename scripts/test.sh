@@ -5,8 +5,9 @@
 #   sudo bash scripts/test.sh [deno test arguments…]      (or as root: bash scripts/test.sh)
 #
 # 1. setup     scripts/setup.sh: installs Deno, docker.io, etcd, InfluxDB, VictoriaMetrics,
-#              busybox; starts dockerd and etcd (reusing whatever already answers; they are left
-#              running for the next run) and builds the local test images.
+#              busybox, systemd-analyze and cloud-init (scripts/deploy_test.ts); starts dockerd
+#              and etcd (reusing whatever already answers; they are left running for the next
+#              run) and builds the local test images.
 # 2. fmt       deno fmt --check
 # 3. lint      deno lint
 # 4. check     deno task check (type-checks main.ts, src/, tests/, scripts/)

@@ -27,6 +27,8 @@ export const LAYERS: readonly { readonly folder: string; readonly layer: string 
   { folder: "src/adapters/", layer: "adapters" },
   { folder: "src/api/", layer: "api" },
   { folder: "src/cli/", layer: "cli" },
+  { folder: "src/console/", layer: "console" },
+  { folder: "src/sim/", layer: "sim" },
   { folder: "src/app/", layer: "app" },
 ];
 
@@ -95,7 +97,7 @@ export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
     why: "config/ is schemas, defaults and parsing of configuration text over the domain; " +
       "reading files is an adapter's job",
     allow: ["domain", "config"],
-    external: ["zod", "jsonc-parser", "mathjs"],
+    external: ["zod", "jsonc-parser", "mathjs", "croner"],
     globals: CONFIG_GLOBALS,
   },
   ports: {
@@ -115,7 +117,8 @@ export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
     why: "the planner is pure: it sees the domain only and reaches no I/O, clock, randomness " +
       "or timer (time and randomness come in its input)",
     allow: ["domain", "planner"],
-    external: [],
+    // croner only computes cron occurrences for a time passed in (schedules.ts); no timer.
+    external: ["croner"],
     globals: PURE_GLOBALS,
   },
   analyzer: {
@@ -125,27 +128,48 @@ export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
     external: ["mathjs"],
     globals: PURE_GLOBALS,
   },
+  sim: {
+    why: "sim/ is `gru simulate`'s pure core: it replays a load trace through the real planner, " +
+      "guards and coordination, with time and randomness injected (the CLI reads and writes files)",
+    allow: ["domain", "config", "planner", "sim"],
+    // The executor's pure rules: the guards, the coordination and target tracking's share.
+    except: [
+      "src/agent/executor/guards.ts",
+      "src/agent/executor/coordination.ts",
+      "src/agent/executor/track.ts",
+    ],
+    external: [],
+    globals: PURE_GLOBALS,
+  },
   agent: {
     why: "agent/ depends on ports; adapters are injected by app/, and the edges (api, cli) " +
       "sit above it",
-    deny: ["adapters", "api", "cli", "app", "main"],
+    deny: ["adapters", "api", "cli", "console", "app", "main"],
     externalDeny: SDKS,
     globals: ANY_LAYER_GLOBALS,
   },
   adapters: {
     why: "adapters/ implement ports (and are the only home of the SDKs); they never reach up " +
       "into the agent, the CLI or the wiring",
-    deny: ["agent", "planner", "analyzer", "cli", "app", "main"],
+    deny: ["agent", "planner", "analyzer", "cli", "console", "app", "main"],
     globals: ANY_LAYER_GLOBALS,
   },
   api: {
     why: "api/ is a thin HTTP edge over the agent facade; app/ wires it to adapters",
-    deny: ["adapters", "cli", "app", "main"],
+    deny: ["adapters", "cli", "console", "app", "main"],
     externalDeny: SDKS,
     globals: ANY_LAYER_GLOBALS,
   },
   cli: {
     why: "cli/ gets adapters through injection from app/ (CliDeps), never directly",
+    deny: ["adapters", "app", "main"],
+    externalDeny: SDKS,
+    globals: ANY_LAYER_GLOBALS,
+  },
+  console: {
+    why: "console/ is the web console's server (`gru console`, a separate process): like cli/ " +
+      "it reaches etcd and the agents through what the CLI is given, never adapters; no agent " +
+      "code imports it, so serving the console adds nothing to an agent",
     deny: ["adapters", "app", "main"],
     externalDeny: SDKS,
     globals: ANY_LAYER_GLOBALS,

@@ -29,7 +29,8 @@ import type { GossipMessage, NodeShare } from "./gossip/types.ts";
 import type { AutonomicLoop } from "./loop.ts";
 import type { Membership } from "./membership.ts";
 import type { Monitor } from "./monitor/monitor.ts";
-import type { DecisionLog, DecisionRecord } from "./record/decisions.ts";
+import type { DecisionLog, DecisionRecord, LastTick } from "./record/decisions.ts";
+import type { HistoryQuery, ServiceHistory } from "./record/history.ts";
 import type { NodeRegistration } from "./registration.ts";
 import type { NodeState, NodeStateView } from "./node_state.ts";
 
@@ -65,6 +66,7 @@ export interface AgentParts {
   activate: boolean;
   /** The node's desired state (constraints, active), restored at start. */
   nodeState: NodeState;
+  history?: ServiceHistory | undefined;
 }
 
 /** A service with this node's instances. */
@@ -322,11 +324,10 @@ export class Agent {
     };
   }
 
-  /** The node record with this node's instances (fresh from the engine when it answers). */
-  async node(): Promise<NodeRecord & { instances: Instance[]; desired: NodeStateView }> {
-    const inst = this.parts.instances;
-    const instances = await inst.refresh().catch(() => inst.list());
-    return { ...this.record(), instances, desired: this.parts.nodeState.view() };
+  /** The node record with this node's instances, from memory (no engine call: see `Monitor`). */
+  node(): Promise<NodeRecord & { instances: Instance[]; desired: NodeStateView }> {
+    const instances = this.parts.instances.list();
+    return Promise.resolve({ ...this.record(), instances, desired: this.parts.nodeState.view() });
   }
 
   /**
@@ -343,15 +344,21 @@ export class Agent {
     return saved;
   }
 
-  /** Services in force with this node's instances (refreshed from the engine). */
-  async servicesView(): Promise<ServiceView[]> {
-    const all = await this.parts.instances.refresh();
-    return [...this.services.values()].map((s) => ({
+  /** Services in force with this node's instances, from memory (as {@link node}). */
+  servicesView(): Promise<ServiceView[]> {
+    const all = this.parts.instances.list();
+    return Promise.resolve([...this.services.values()].map((s) => ({
       ...s,
       instances: all.filter((i) => i.service === s.name),
-    }));
+    })));
   }
 
+  /** What the last loop tick measured and analyzed, or undefined before the first tick. */
+  lastTick(): LastTick | undefined {
+    return this.parts.decisions.last;
+  }
+  /** The bounded history of services and decisions (`GET /history`); none without one. */
+  readonly history = (q?: HistoryQuery) => this.parts.history?.view(q);
   /** The latest decisions, newest last. */
   decisionsList(limit?: number): DecisionRecord[] {
     return this.parts.decisions.list(limit);

@@ -28,7 +28,14 @@ import type { Executor } from "./executor/execute.ts";
 import type { ClusterContext } from "./gossip/cluster_context.ts";
 import { mergeCluster } from "./gossip/merge.ts";
 import type { MonitorSnapshot } from "./monitor/monitor.ts";
-import { plan } from "./planner/plan.ts";
+import {
+  type ExternalMetrics,
+  peerStates,
+  type SourcesView,
+  withSourceValues,
+} from "./monitor/external_metrics.ts";
+import { fastPathSettings, type FastTrigger, fastTrigger, triggerText } from "./fast_path.ts";
+import { PlanStep } from "./plan_step.ts";
 import type { DecisionRecord } from "./record/decisions.ts";
 import type { Recorder } from "./record/record.ts";
 
@@ -50,7 +57,10 @@ export interface LoopState {
 export interface LoopMonitor {
   /** Lists the containers again (in case an event was missed). */
   refresh(): Promise<void>;
-  snapshot(): MonitorSnapshot;
+  /** The current view; `windowMs` replaces the usage window (fast path). */
+  snapshot(options?: { windowMs?: number }): MonitorSnapshot;
+  /** Takes a usage sample now (the fast path samples at its own pace); optional. */
+  sample?(): Promise<void>;
 }
 
 /** Options of `AutonomicLoop`. */
@@ -67,12 +77,16 @@ export interface LoopOptions {
   telemetry: Telemetry;
   clock: Clock;
   prng: Prng;
+  /** The services' metric sources (Prometheus-compatible servers); absent: none are read. */
+  sources?: ExternalMetrics | undefined;
 }
 
 /** The loop. */
 export class AutonomicLoop {
   #options: LoopOptions;
   #analytics = new AnalyticsCache();
+  /** Schedules, the strategy and its shadows (keeps target tracking's history). */
+  #plan = new PlanStep();
   #abort: AbortController | undefined;
   #task: Promise<void> | undefined;
   #died: string | undefined;
@@ -129,20 +143,26 @@ export class AutonomicLoop {
     await task?.catch(() => {});
   }
 
-  /** Runs one MAPE cycle and returns its record. */
-  async tick(): Promise<DecisionRecord> {
+  /**
+   * Runs one MAPE cycle and returns its record. A fast-path tick (`fast`) plans on the short
+   * window and may only scale out (fast_path.ts).
+   */
+  async tick(fast?: FastTrigger): Promise<DecisionRecord> {
     const { clock, prng } = this.#options;
     const state = this.#options.state();
     const marks = [clock.now()];
     const lap = () => (marks.push(clock.now()), marks.at(-1)! - marks.at(-2)!);
 
-    const snapshot = await this.#monitor();
+    const fastWindow = fastPathSettings(state.config.autonomic).window;
+    const snapshot = await this.#monitor(fast ? fastWindow * 1000 : undefined);
+    const sources = await this.#sources(state, snapshot, fast !== undefined);
     const monitor = lap();
 
     const compiled = await this.#analytics.get(state.analytics, state.services);
     const capacity = this.#options.capacity();
     const analysis = analyzeServices({
       ...snapshot,
+      userMetrics: withSourceValues(snapshot.userMetrics, sources),
       services: state.services,
       compiled,
       node: capacity,
@@ -154,26 +174,30 @@ export class AutonomicLoop {
       context: this.#options.cluster,
       now: clock.now(),
       baseServices: state.constraints.baseServices,
+      sources,
     });
     const analyze = lap();
 
     const baseServices = state.constraints.baseServices;
     const usedCores = this.#options.usedCores();
-    const decision = plan(
-      {
-        services: merged.planner,
-        node: { ...capacity, baseServices, usedCores },
-        policy: state.policy,
-      },
-      { strategy: state.config.autonomic.plannerStrategy, prng },
-    );
+    const step = this.#plan.run({
+      state,
+      merged,
+      node: { ...capacity, baseServices, usedCores },
+      prng,
+      now: clock.now(),
+      monotonic: clock.monotonic(),
+      fast: fast !== undefined,
+    });
+    const decision = step.decision;
     const planMs = lap();
 
     const execution = await this.#options.executor.execute({
       decision,
       merged,
       self: state.node,
-      services: state.services,
+      services: step.services,
+      documents: state.services,
       policy: state.policy,
       autonomic: state.config.autonomic,
       baseServices,
@@ -191,25 +215,54 @@ export class AutonomicLoop {
       decision,
       execution,
       phasesMs: { monitor, analyze, plan: planMs, execute },
+      shadows: step.shadows,
+      schedules: step.schedules,
+      ...(fast ? { trigger: { kind: "fast-path", why: triggerText(fast, fastWindow) } } : {}),
     }, { keep: state.config.autonomic.decisionHistory, services: state.services });
   }
 
   /** The monitor's snapshot after a fresh listing; a failed listing is counted, not fatal. */
-  async #monitor(): Promise<MonitorSnapshot> {
+  async #monitor(windowMs?: number): Promise<MonitorSnapshot> {
     await this.#options.monitor.refresh().catch((err) => {
       this.#options.telemetry.dependencyError("docker");
       log.warn("Cannot list containers: {error}", { error: errorMessage(err) });
     });
-    return this.#options.monitor.snapshot();
+    return this.#options.monitor.snapshot(windowMs === undefined ? {} : { windowMs });
+  }
+
+  /**
+   * Reads the metric sources this node should read, and judges all of them. A fast-path tick
+   * queries nothing: it uses the readings held (the servers see one query per loop).
+   */
+  async #sources(
+    state: LoopState,
+    snapshot: MonitorSnapshot,
+    readOnly: boolean,
+  ): Promise<SourcesView | undefined> {
+    const sources = this.#options.sources;
+    if (!sources) return undefined;
+    const peers = this.#options.cluster.peerShares?.(this.#options.clock.now()) ?? [];
+    return await sources.collect({
+      self: state.node,
+      services: state.services,
+      peers: peerStates(peers),
+      readOnly,
+      members: this.#options.cluster.liveMembers?.(),
+      instanceNames: (service) =>
+        snapshot.instances.filter((i) => i.service === service && i.phase === "running")
+          .map((i) => i.name),
+    });
   }
 
   async #run(signal: AbortSignal): Promise<void> {
     const clock = this.#options.clock;
+    let fast: FastTrigger | undefined;
+    let regular = clock.monotonic();
     while (!signal.aborted) {
-      const started = clock.monotonic();
+      if (!fast) regular = clock.monotonic();
       let interval = 1000;
       try {
-        await this.tick();
+        await this.tick(fast);
       } catch (err) {
         log.error("Loop iteration failed: {error}", { error: errorMessage(err) });
       }
@@ -218,11 +271,59 @@ export class AutonomicLoop {
       } catch (err) {
         log.error("Cannot read the loop interval: {error}", { error: errorMessage(err) });
       }
-      const wait = Math.max(0, interval - (clock.monotonic() - started));
+      // A fast tick leaves the regular ticks on their times, and disarms the fast path until
+      // the next regular tick.
+      const wait = Math.max(0, interval - (clock.monotonic() - regular));
       try {
-        await clock.sleep(wait, signal);
+        if (fast) {
+          fast = undefined;
+          await clock.sleep(wait, signal);
+        } else {
+          fast = await this.#watch(wait, signal);
+        }
       } catch {
         if (signal.aborted) return;
+      }
+    }
+  }
+
+  /**
+   * Sleeps `wait` ms; with the fast path on, looks at the short window every `CheckInterval`
+   * meanwhile and returns early with the trigger when a signal crosses (fast_path.ts).
+   */
+  async #watch(wait: number, signal: AbortSignal): Promise<FastTrigger | undefined> {
+    const clock = this.#options.clock;
+    const end = clock.monotonic() + wait;
+    for (;;) {
+      const left = end - clock.monotonic();
+      if (left <= 0) return undefined;
+      const state = this.#options.state();
+      const fp = fastPathSettings(state.config.autonomic);
+      if (!fp.enable) {
+        await clock.sleep(left, signal);
+        return undefined;
+      }
+      await clock.sleep(Math.min(left, fp.checkInterval * 1000), signal);
+      if (end - clock.monotonic() <= 0) return undefined;
+      try {
+        await this.#options.monitor.sample?.();
+        const snapshot = this.#options.monitor.snapshot({ windowMs: fp.window * 1000 });
+        const compiled = await this.#analytics.get(state.analytics, state.services);
+        const analysis = analyzeServices({
+          ...snapshot,
+          services: state.services,
+          compiled,
+          node: this.#options.capacity(),
+        });
+        const trigger = fastTrigger({
+          analysis,
+          services: state.services,
+          policy: state.policy,
+          autonomic: state.config.autonomic,
+        });
+        if (trigger) return trigger;
+      } catch (err) {
+        log.debug("Fast-path check failed: {error}", { error: errorMessage(err) });
       }
     }
   }

@@ -25,6 +25,9 @@
  * | POST   | /gru/v1/stats/user/{service}/{metric}  | record metric values `{"values": [..]}` (token) |
  * | POST   | /gru/v1/gossip                         | push-pull gossip exchange (token)     |
  * | GET    | /gru/v1/gossip                         | this node's gossiped view and counters (token) |
+ * | GET    | /gru/v1/stats[/services[/{name}]], /stats/instances[/{id}], /stats/system | the original's `GruStats` of the last tick, or a part (token; `./original_routes.ts`) |
+ * | GET    | /gru/v1/analytics[/services[/{name}]], /analytics/system | the original's `GruAnalytics`, or a part (token) |
+ * | GET    | /gru/v1/shared                         | the original's local shared data (token) |
  * | GET    | /gru/v1/policies, /gru/v1/actions      | the original's static lists           |
  * | GET    | /metrics                               | self-metrics, Prometheus text format 0.0.4 |
  *
@@ -41,10 +44,13 @@ import { escapeControl, excerpt } from "../domain/excerpt.ts";
 import type { Agent } from "../agent/agent.ts";
 import { errorResponse } from "./errors.ts";
 import { parseGossipMessage } from "../agent/gossip/types.ts";
-import type { AgentCommand } from "../domain/commands.ts";
-import { API_PREFIX, JSON_CONTENT_TYPE, TOKEN_HEADER } from "./protocol.ts";
+import { API_PREFIX } from "./protocol.ts";
 import { redactAgentConfig, redactService, redactUnknown, redactUrl } from "./redact.ts";
 import { fixedTokenAuth, type TokenAuth } from "./token_keeper.ts";
+import { originalRoutes } from "./original_routes.ts";
+import { contentTypeProblem, jsonBody, presentedToken, remoteHost, toCommand } from "./request.ts";
+
+export { contentTypeProblem, toCommand } from "./request.ts";
 
 const audit = getLogger(["gru", "audit"]);
 
@@ -60,6 +66,8 @@ export type AgentApi = Pick<
   | "policy"
   | "analytics"
   | "decisionsList"
+  | "lastTick"
+  | "history"
   | "pushUserMetric"
   | "gossip"
   | "gossipState"
@@ -90,83 +98,6 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** What the audit line of a request says (set by the middleware and the handlers). */
 type Audited = { Variables: { who: string; what: string } };
-
-/** Reads a JSON body, turning bad JSON into a `ValidationError` that quotes a short excerpt. */
-async function jsonBody(c: Context): Promise<unknown> {
-  const text = await c.req.text();
-  if (text.trim() === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    // The parser's message may quote the input at length: keep only where it stopped.
-    const message = (err as Error).message;
-    const at = /position (\d+)/.exec(message)?.[1];
-    const reason = at !== undefined ? `at position ${at}` : message.includes('"') ? "" : message;
-    throw new ValidationError(
-      `Request body is not JSON${reason ? ` (${reason})` : ""}: it starts with ${excerpt(text)}`,
-    );
-  }
-}
-
-/** Reads a command (docs/compat.md#keep-commands) with keys in any letter case. */
-export function toCommand(body: unknown): AgentCommand {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new ValidationError(
-      `Expected a command object {"Name", "Target", "Object"}, found ${excerpt(body)}`,
-    );
-  }
-  const lower = new Map(Object.entries(body).map(([k, v]) => [k.toLowerCase(), v]));
-  const name = lower.get("name");
-  const target = lower.get("target");
-  if (typeof name !== "string" || typeof target !== "string") {
-    throw new ValidationError(
-      `Expected string "Name" and "Target" in the command, found ${excerpt(body)}`,
-    );
-  }
-  return { name, target, object: lower.get("object") };
-}
-
-/**
- * Whether a POST or DELETE may go on: its body, if any, must be declared
- * `application/json` (parameters such as `charset` allowed). A request without a body may omit
- * the content type. Returns the refusal message, or undefined.
- */
-export function contentTypeProblem(
-  method: string,
-  headers: { get(name: string): string | null },
-): string | undefined {
-  if (method !== "POST" && method !== "DELETE") return undefined;
-  const type = headers.get("content-type");
-  if (type === null || type.trim() === "") {
-    const length = headers.get("content-length");
-    const hasBody = headers.get("transfer-encoding") !== null ||
-      (length !== null && length.trim() !== "0");
-    return hasBody
-      ? `${method} with a body needs content-type: application/json, found none`
-      : undefined;
-  }
-  const media = type.split(";")[0]!.trim().toLowerCase();
-  if (media === JSON_CONTENT_TYPE) return undefined;
-  return `${method} needs content-type: application/json, found ${excerpt(type)} ` +
-    `(text/plain and form bodies are refused: a web page can send them to any address)`;
-}
-
-function presentedToken(c: Context): string {
-  const auth = c.req.header("authorization") ?? "";
-  return auth.toLowerCase().startsWith("bearer ")
-    ? auth.slice(7).trim()
-    : (c.req.header(TOKEN_HEADER) ?? "").trim();
-}
-
-/** The caller's address: `Deno.serve` hands its `remoteAddr`, node's server its `incoming`. */
-function remoteHost(env: unknown): string | undefined {
-  const e = env as {
-    remoteAddr?: { hostname?: unknown };
-    incoming?: { socket?: { remoteAddress?: unknown } };
-  } | undefined;
-  const host = e?.remoteAddr?.hostname ?? e?.incoming?.socket?.remoteAddress;
-  return typeof host === "string" ? host : undefined;
-}
 
 /** Builds the API app around an agent. */
 export function createApi(agent: AgentApi, options: ApiOptions): Hono {
@@ -271,7 +202,10 @@ export function createApi(agent: AgentApi, options: ApiOptions): Hono {
   });
 
   api.get("/node", requireToken, async (c) => {
-    return c.json(redactUnknown(await agent.node()));
+    const { instances, ...node } = await agent.node();
+    // Instances hold only what Gru set or read of its own containers (ids, names, cores,
+    // ports, times): nothing to redact, and walking them would cost the most of this read.
+    return c.json({ ...(redactUnknown(node) as object), instances });
   });
 
   api.get(
@@ -335,6 +269,26 @@ export function createApi(agent: AgentApi, options: ApiOptions): Hono {
     return c.json(redactUnknown(await agent.command(cmd)));
   });
 
+  // The bounded history of the console's charts: ?service=<name>&minutes=<0..60> (0: the
+  // newest tick only, e.g. for whether InfluxDB writes work)&step=<ms> (one sample per step).
+  api.get("/history", requireToken, (c) => {
+    const raw = c.req.query("minutes");
+    const minutes = raw === undefined ? undefined : Number(raw);
+    if (minutes !== undefined && !(Number.isFinite(minutes) && minutes >= 0 && minutes <= 60)) {
+      throw new ValidationError(`Invalid minutes ${excerpt(raw)}: expected a number in [0, 60]`);
+    }
+    const step = c.req.query("step");
+    const stepMs = step === undefined ? undefined : Number(step);
+    if (stepMs !== undefined && !(Number.isInteger(stepMs) && stepMs >= 0)) {
+      throw new ValidationError(`Invalid step ${excerpt(step)}: expected milliseconds >= 0`);
+    }
+    const view = agent.history({ service: c.req.query("service"), minutes, stepMs });
+    if (!view) {
+      return c.json({ error: { code: "not_found", message: "No history on this agent" } }, 404);
+    }
+    return c.json({ node: agent.identity.name, ...view });
+  });
+
   api.get("/decisions", requireToken, (c) => {
     const raw = c.req.query("limit");
     const limit = raw === undefined ? undefined : Number(raw);
@@ -371,6 +325,13 @@ export function createApi(agent: AgentApi, options: ApiOptions): Hono {
   api.get("/gossip", requireToken, (c) => {
     return c.json(agent.gossipState());
   });
+
+  // The original's reads (GruStats, GruAnalytics, local shared data), from memory.
+  originalRoutes(api, {
+    lastTick: () => agent.lastTick(),
+    serviceNames: async () => (await agent.servicesView()).map((s) => s.name),
+    instanceIds: async () => (await agent.node()).instances.map((i) => i.id),
+  }, requireToken);
 
   api.get("/policies", (c) =>
     c.json([

@@ -47,6 +47,7 @@ function fakeAgent() {
     policy: defaultPolicyConfig(),
     analytics: new Map(),
     decisionsList: () => [],
+    lastTick: () => undefined,
     pushUserMetric: () => {},
     gossip: () => Promise.resolve({ cluster: "c1", from: "n1", entries: [] }),
     gossipState: () => ({ self: "n1", members: [], entries: [] }),
@@ -65,7 +66,12 @@ const MUTATING: [string, string, string | undefined][] = [
   ["POST", "/gru/v1/stats/user/web/latency", '{"values":[1]}'],
   ["POST", "/gru/v1/gossip", '{"cluster":"c1","from":"n2","entries":[]}'],
 ];
-const READS = ["/node", "/services", "/services/web", "/config", "/decisions", "/gossip"];
+const READS = [
+  ...["/node", "/services", "/services/web", "/config", "/decisions", "/gossip"],
+  ...["/stats", "/stats/services", "/stats/services/web", "/stats/instances", "/stats/system"],
+  ...["/analytics", "/analytics/services", "/analytics/services/web", "/analytics/system"],
+  "/shared",
+];
 
 Deno.test("without a token in force every authenticated route is 503 and says how to fix it", async () => {
   const { agent, commands } = fakeAgent();

@@ -6,6 +6,7 @@
  *   (`Url` without its user info, `DbName`, `Org`, `Bucket` and the buffer settings);
  * - Docker TLS: the key, certificate and CA paths (`Verify` stays);
  * - every service `Env` value (the names stay);
+ * - a service's metric sources: header values and the basic-auth password;
  * - user info in any URL (`http://user:pass@host` → `http://<redacted>@host`).
  *
  * The full documents are in etcd, where `gru config get` and `gru manage` read them.
@@ -13,7 +14,7 @@
  * @module
  */
 
-import type { AgentConfig, ServiceDescriptor } from "../domain/model.ts";
+import type { AgentConfig, MetricSource, ServiceDescriptor } from "../domain/model.ts";
 
 /** What a secret value is replaced with. */
 export const REDACTED = "<redacted>";
@@ -106,16 +107,45 @@ export function redactAgentConfig(config: AgentConfig): AgentConfig {
 export function redactService<T extends ServiceDescriptor>(service: T): T {
   const env: Record<string, string> = {};
   for (const key of Object.keys(service.configuration?.env ?? {})) env[key] = REDACTED;
-  return { ...service, configuration: { ...service.configuration, env } };
+  const out = { ...service, configuration: { ...service.configuration, env } };
+  if (service.metricSources) out.metricSources = redactMetricSources(service.metricSources);
+  return out;
 }
 
-const SECRET_KEY = /^(password|passwd|token|secret|apikey|api_key|privatekey|private_key|env)$/i;
+/**
+ * A service's metric sources with their secrets replaced: every header value and the basic-auth
+ * password (the header names and the user name stay), and user info in the URL.
+ *
+ * @param sources `MetricSources` of a service.
+ * @returns A redacted copy.
+ */
+export function redactMetricSources(
+  sources: Record<string, MetricSource>,
+): Record<string, MetricSource> {
+  const out: Record<string, MetricSource> = {};
+  for (const [name, source] of Object.entries(sources)) {
+    const headers: Record<string, string> = {};
+    for (const key of Object.keys(source.headers ?? {})) headers[key] = REDACTED;
+    out[name] = {
+      ...source,
+      url: redactUrl(source.url),
+      headers,
+      ...(source.basicAuth
+        ? { basicAuth: { username: source.basicAuth.username, password: REDACTED } }
+        : {}),
+    };
+  }
+  return out;
+}
+
+const SECRET_KEY =
+  /^(password|passwd|token|secret|apikey|api_key|privatekey|private_key|env|headers)$/i;
 
 /**
  * A defensive copy of a value of unknown shape (a command's `data`): values under keys named
  * like a secret (`password`, `token`, `secret`, `apiKey`, `privateKey`) are replaced, an `env`
  * map or `NAME=value` list keeps only its names, and URL user info is removed. Depth is
- * bounded (deeper parts are dropped).
+ * bounded (deeper parts are dropped). A `headers` map keeps only its names, like `env`.
  *
  * @param value Any JSON-like value.
  * @returns The redacted copy.
@@ -128,7 +158,7 @@ export function redactUnknown(value: unknown, depth = 0): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     if (!SECRET_KEY.test(key)) out[key] = redactUnknown(v, depth + 1);
-    else if (key.toLowerCase() !== "env") out[key] = REDACTED;
+    else if (!["env", "headers"].includes(key.toLowerCase())) out[key] = REDACTED;
     else if (Array.isArray(v)) {
       out[key] = v.map((e) => typeof e === "string" ? `${e.split("=")[0]}=${REDACTED}` : REDACTED);
     } else if (typeof v === "object" && v !== null) {

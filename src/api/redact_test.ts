@@ -88,3 +88,29 @@ Deno.test("redactUrl() leaves URLs without user info and plain text alone", () =
   assert.equal(redactUrl("http://influx:8086/write?db=x"), "http://influx:8086/write?db=x");
   assert.equal(redactUrl("user@example.com"), "user@example.com");
 });
+
+Deno.test("redactService() hides metric sources' header values and basic-auth password", () => {
+  const service = parseServiceDescriptor({
+    Name: "web",
+    Image: "nginx",
+    MetricSources: {
+      rps: {
+        Url: "https://prom.example:9090",
+        Query: "sum(up)",
+        Headers: { "X-Scope-OrgID": "tenant-7", Authorization: "Bearer tok-123" },
+        BasicAuth: { Username: "gru", Password: "pw-456" },
+      },
+    },
+  }, "web.json");
+  const shown = redactService(service);
+  const text = JSON.stringify(shown);
+  for (const secret of ["tenant-7", "tok-123", "pw-456"]) assert.ok(!text.includes(secret), text);
+  const rps = shown.metricSources!.rps!;
+  assert.deepEqual(rps.headers, { "X-Scope-OrgID": REDACTED, Authorization: REDACTED });
+  assert.deepEqual(rps.basicAuth, { username: "gru", password: REDACTED });
+  assert.equal(rps.query, "sum(up)");
+  assert.equal(service.metricSources!.rps!.basicAuth!.password, "pw-456", "input unchanged");
+  // A command's data of unknown shape: header maps keep their names only.
+  const data = redactUnknown({ MetricSources: { rps: { Headers: { "X-Org": "t" } } } });
+  assert.deepEqual(data, { MetricSources: { rps: { Headers: { "X-Org": REDACTED } } } });
+});

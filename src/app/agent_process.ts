@@ -26,6 +26,7 @@ import { generateSigningKey, ShareSigner } from "../agent/gossip/signing.ts";
 import { AgentClient, agentHttpClient } from "../api/client.ts";
 import { isLoopback, peerName, serveApi, type ServerTls } from "./https_server.ts";
 import { TokenKeeper } from "../api/token_keeper.ts";
+import { PromqlQuerier } from "../adapters/prometheus/promql_source.ts";
 import { PrometheusTelemetry } from "../adapters/prometheus/prometheus_telemetry.ts";
 import { ReloadingSink } from "./reloading_sink.ts";
 import { agentGauges } from "./agent_gauges.ts";
@@ -259,6 +260,7 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
       signer,
       telemetry,
       sink,
+      querier: new PromqlQuerier(),
     });
     agent.parts.documents.onConfig = async (next) => {
       const key = engineSettings(next, options.docker);

@@ -21,6 +21,7 @@ import { AutonomicLoop, type LoopState } from "../agent/loop.ts";
 import { Membership } from "../agent/membership.ts";
 import { Monitor } from "../agent/monitor/monitor.ts";
 import { DecisionLog } from "../agent/record/decisions.ts";
+import { ServiceHistory } from "../agent/record/history.ts";
 import { Recorder } from "../agent/record/record.ts";
 import { NodeRegistration } from "../agent/registration.ts";
 import { NodeState, type NodeStateCacheFile } from "../agent/node_state.ts";
@@ -29,6 +30,8 @@ import type { Clock } from "../domain/clock.ts";
 import type { Prng } from "../domain/random.ts";
 import type { ContainerRuntime } from "../ports/container_runtime.ts";
 import type { MetricSink } from "../ports/metric_sink.ts";
+import type { MetricQuerier } from "../ports/metric_query.ts";
+import { ExternalMetrics } from "../agent/monitor/external_metrics.ts";
 import { noTelemetry, type Telemetry } from "../ports/telemetry.ts";
 import type { UsageReader } from "../ports/usage_reader.ts";
 
@@ -71,6 +74,8 @@ export interface AgentOptions {
   sink?: MetricSink | undefined;
   /** Self-metrics for /metrics. */
   telemetry?: Telemetry | undefined;
+  /** Runs the services' PromQL metric sources; without it no source is read (unknown). */
+  querier?: MetricQuerier | undefined;
 }
 
 /** Builds an agent (not started). */
@@ -159,6 +164,7 @@ export function wireAgent(o: AgentOptions): Agent {
     : undefined;
   const cluster = gossiper ?? soloCluster(id.name, clock);
   const decisions = new DecisionLog(100);
+  const history = new ServiceHistory();
   const loop = wireLoop({
     state: () => ({
       node: id.name,
@@ -173,8 +179,10 @@ export function wireAgent(o: AgentOptions): Agent {
     instances,
     cluster,
     decisions,
+    history,
     telemetry,
     sink: o.sink,
+    querier: o.querier,
     uuid: id.uuid,
     clock,
     prng,
@@ -187,6 +195,7 @@ export function wireAgent(o: AgentOptions): Agent {
     monitor,
     loop,
     decisions,
+    history,
     registration,
     membership,
     discovery: new Discovery(o.store.kv, id.hostIp),
@@ -209,11 +218,15 @@ export interface LoopParts {
   instances: InstanceManager;
   cluster: ClusterContext;
   decisions: DecisionLog;
+  /** The bounded history the console's charts read (absent: none kept). */
+  history?: ServiceHistory | undefined;
   telemetry: Telemetry;
   sink?: MetricSink | undefined;
   uuid: string;
   clock: Clock;
   prng: Prng;
+  /** Runs the services' PromQL metric sources (absent: none is read). */
+  querier?: MetricQuerier | undefined;
 }
 
 /** Builds the autonomic loop with its phases (not started). */
@@ -236,9 +249,11 @@ export function wireLoop(p: LoopParts): AutonomicLoop {
       telemetry: p.telemetry,
       sink: p.sink,
       uuid: p.uuid,
+      history: p.history,
     }),
     telemetry: p.telemetry,
     clock: p.clock,
     prng: p.prng,
+    sources: p.querier ? new ExternalMetrics(p.querier, p.clock) : undefined,
   });
 }

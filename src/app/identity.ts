@@ -80,13 +80,34 @@ export async function writeIdentity(path: string, identity: NodeIdentity): Promi
   await Deno.rename(tmp, path);
 }
 
-/** The first non-loopback IPv4 address of this host. */
+/**
+ * Interfaces that container engines and overlays create on a host: their addresses are not
+ * where peers reach the node (a node whose Docker made `docker0` first would advertise
+ * 172.17.0.1).
+ */
+const VIRTUAL_INTERFACE =
+  /^(docker|br-|veth|virbr|cni|flannel|cali|cilium|weave|vxlan|lxc|podman|kube)/;
+
+/**
+ * The host's address for peers: the first non-loopback IPv4 address, preferring interfaces
+ * that are not container bridges or overlays (any non-loopback one if there is nothing else).
+ */
+export function pickHostIp(
+  interfaces: readonly { name: string; family: string; address: string }[],
+): string | undefined {
+  const candidates = interfaces.filter((i) => i.family === "IPv4" && !i.address.startsWith("127."));
+  return (candidates.find((i) => !VIRTUAL_INTERFACE.test(i.name)) ?? candidates[0])?.address;
+}
+
+/**
+ * This host's address for peers ({@linkcode pickHostIp}). A missing `--allow-sys` permission is
+ * thrown, not taken for "no address": the error must name the permission.
+ */
 export function detectHostIp(): string | undefined {
   try {
-    return Deno.networkInterfaces().find((i) =>
-      i.family === "IPv4" && !i.address.startsWith("127.")
-    )?.address;
-  } catch {
+    return pickHostIp(Deno.networkInterfaces());
+  } catch (err) {
+    if (err instanceof Deno.errors.NotCapable) throw err;
     return undefined;
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readIdentity, writeIdentity } from "./identity.ts";
+import { pickHostIp, readIdentity, writeIdentity } from "./identity.ts";
 import { generateSigningKey } from "../agent/gossip/signing.ts";
 
 Deno.test("the identity file keeps the signing key, mode 0600; a bad key is named, not quoted", async () => {
@@ -33,4 +33,21 @@ Deno.test("the identity file keeps the signing key, mode 0600; a bad key is name
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("pickHostIp() skips loopback and prefers a real interface to a container bridge", () => {
+  const v4 = (name: string, address: string) => ({ name, family: "IPv4", address });
+  assert.equal(
+    pickHostIp([v4("lo", "127.0.0.1"), v4("docker0", "172.17.0.1"), v4("eth0", "10.0.0.5")]),
+    "10.0.0.5",
+  );
+  assert.equal(
+    pickHostIp([v4("br-1a2b", "172.18.0.1"), v4("gn1-n", "10.231.0.11")]),
+    "10.231.0.11",
+  );
+  assert.equal(pickHostIp([v4("lo", "127.0.0.1"), v4("docker0", "172.17.0.1")]), "172.17.0.1");
+  assert.equal(
+    pickHostIp([{ name: "eth0", family: "IPv6", address: "fe80::1" }, v4("lo", "127.0.0.1")]),
+    undefined,
+  );
 });

@@ -4,16 +4,34 @@
  * @module
  */
 
-import type { AgentRunOptions, CliDeps, Output, StoreOptions } from "../ports/cli_deps.ts";
+import type {
+  AgentRunOptions,
+  CliDeps,
+  ConfigDirLoadOptions,
+  Output,
+  StoreOptions,
+} from "../ports/cli_deps.ts";
 import type { ClusterStore } from "../cluster/cluster_store.ts";
 import type { TlsFiles } from "../ports/tls.ts";
+import type { ClusterDocs } from "../domain/model.ts";
 import type { LoadedConfig } from "../config/config_files.ts";
-import { loadConfigDir, writeConfigDir } from "../adapters/fs/config_dir.ts";
 import { detectHostIp, readIdentity, writeIdentity } from "./identity.ts";
-import { configureLogging } from "./logging.ts";
 
 // Adapters load on first use: `gru --help` or `gru config validate` never pay for the etcd
-// client, dockerode or the agent (bench: RSS per command in BENCHMARKS.md).
+// client, dockerode or the agent, and `gru --help` not even for LogTape, zod or the JSONC
+// parser (bench: RSS per command in BENCHMARKS.md, start-up in scripts/bench_lightness.ts).
+async function configureLogging(level: string): Promise<void> {
+  return (await import("./logging.ts")).configureLogging(level);
+}
+
+async function loadConfigDir(dir: string, options?: ConfigDirLoadOptions): Promise<LoadedConfig> {
+  return (await import("../adapters/fs/config_dir.ts")).loadConfigDir(dir, options);
+}
+
+async function writeConfigDir(dir: string, docs: ClusterDocs): Promise<string[]> {
+  return (await import("../adapters/fs/config_dir.ts")).writeConfigDir(dir, docs);
+}
+
 async function openStore(options: StoreOptions): Promise<ClusterStore> {
   return (await import("./store.ts")).openStore(options);
 }

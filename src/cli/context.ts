@@ -7,6 +7,7 @@
  * @module
  */
 
+import { type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import type { ClusterStore } from "../cluster/cluster_store.ts";
 import type { LoadedConfig } from "../config/config_files.ts";
 import type { CliDeps as CliDepsPort, Output, StoreOptions } from "../ports/cli_deps.ts";
@@ -36,11 +37,50 @@ export function memoryOutput(): Output & { stdout: string[]; stderr: string[] } 
   return { stdout, stderr, out: (t) => stdout.push(t), err: (t) => stderr.push(t) };
 }
 
+/**
+ * The original's per-command etcd option, `-e, --etcdserver <url>` (on `create`, `join`,
+ * `manage` and `agent`). It means the same as the global `--etcd`; `ETCD_ADDR` stays the default
+ * of both.
+ */
+export function etcdServerOption(): Option {
+  return new Option(
+    "-e, --etcdserver <url>",
+    "etcd endpoint(s), the original's option (same as the global --etcd; default env ETCD_ADDR)",
+  );
+}
+
+function excerpt(text: string): string {
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+}
+
+/**
+ * The etcd endpoints of a command: `-e/--etcdserver` when given, else the global `--etcd`
+ * (or `ETCD_ADDR`). Both on the command line with different values is a usage error (exit 2)
+ * naming both.
+ */
+export function etcdEndpointsOf(cmd: { optsWithGlobals(): unknown }): string | undefined {
+  const o = cmd.optsWithGlobals() as Record<string, string | undefined>;
+  const server = o.etcdserver;
+  if (server === undefined) return o.etcd;
+  const source = (cmd as unknown as CommandUnknownOpts).getOptionValueSourceWithGlobals?.("etcd");
+  if (source === "cli" && o.etcd !== undefined && o.etcd !== server) {
+    throw new ExitError(
+      `Conflicting etcd options: --etcd ${excerpt(o.etcd)} and -e/--etcdserver ` +
+        `${excerpt(server)}: give only one`,
+      2,
+    );
+  }
+  if (server.trim() === "") {
+    throw new ExitError(`Invalid -e/--etcdserver "": expected an etcd URL`, 2);
+  }
+  return server;
+}
+
 /** The store options of any (sub)command, read from the root's global options. */
 export function storeOptionsOf(cmd: { optsWithGlobals(): unknown }): StoreOptions {
   const o = cmd.optsWithGlobals() as Record<string, string | undefined>;
   return {
-    etcd: o.etcd,
+    etcd: etcdEndpointsOf(cmd),
     etcdUser: o.etcdUser,
     etcdPassword: o.etcdPassword,
     etcdCa: o.etcdCa,

@@ -15,6 +15,8 @@ import { manageCommand } from "./commands/manage.ts";
 import { statusCommand } from "./commands/status.ts";
 import { tokenCommand } from "./commands/token.ts";
 import { tlsCommand } from "./commands/tls.ts";
+import { consoleCommand } from "./commands/console.ts";
+import { simulateCommand } from "./commands/simulate.ts";
 
 /** Log levels accepted by `--log-level`. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
@@ -69,6 +71,8 @@ export function buildCli(deps: CliDeps) {
   program.addCommand(statusCommand(deps));
   program.addCommand(tokenCommand(deps));
   program.addCommand(tlsCommand(deps));
+  program.addCommand(consoleCommand(deps));
+  program.addCommand(simulateCommand(deps));
   for (const c of program.commands) c.exitOverride();
   return program;
 }

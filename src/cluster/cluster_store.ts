@@ -228,16 +228,21 @@ export class ClusterStore {
    * Writes the documents in one transaction, all or nothing. Present parts replace what is
    * stored: `services` and `analytics` are mirrored (stored ones missing from `docs` are
    * deleted). Absent parts are left unchanged. Throws `NotFoundError` if the cluster does not
-   * exist (checked inside the transaction).
+   * exist (checked inside the transaction). With `upsert`, present services and analytics are
+   * written without deleting the others, and `remove` names ones to delete (the console's edits).
    */
-  async importDocs(cluster: string, docs: ClusterDocs): Promise<void> {
+  async importDocs(
+    cluster: string,
+    docs: ClusterDocs,
+    options: { upsert?: boolean; remove?: { services?: string[]; analytics?: string[] } } = {},
+  ): Promise<void> {
     const k = clusterKeys(cluster);
     const uuid = await this.requireCluster(cluster);
     const ops: KvOp[] = [];
     if (docs.config) ops.push({ put: k.config, value: JSON.stringify(docs.config) });
     if (docs.policy) ops.push({ put: k.policy, value: JSON.stringify(docs.policy) });
     if (docs.services) {
-      ops.push({ deletePrefix: k.services });
+      if (!options.upsert) ops.push({ deletePrefix: k.services });
       for (const s of docs.services) {
         assertName("service", s.name);
         const remote = s.remote || k.service(s.name);
@@ -245,12 +250,14 @@ export class ClusterStore {
       }
     }
     if (docs.analytics) {
-      ops.push({ deletePrefix: k.analytics });
+      if (!options.upsert) ops.push({ deletePrefix: k.analytics });
       for (const a of docs.analytics) {
         assertName("analytic", a.name);
         ops.push({ put: k.analytic(a.name), value: JSON.stringify(a) });
       }
     }
+    for (const n of options.remove?.services ?? []) ops.push({ delete: k.service(n) });
+    for (const n of options.remove?.analytics ?? []) ops.push({ delete: k.analytic(n) });
     const ok = await this.kv.txn([{ key: k.uuid, value: uuid }], ops);
     if (!ok) throw new ConflictError(`Cluster "${cluster}" changed during the import: retry`);
   }

@@ -234,7 +234,7 @@ Deno.test("each invalid value is an error naming the path, the expectation and t
       check: checkAgentConfig,
       input: { autonomic: { plannerStrategy: "best" } },
       line:
-        `c: $.autonomic.plannerStrategy: expected one of "probdelta", "probcumulative", "dummy" or "threshold", found "best"`,
+        `c: $.autonomic.plannerStrategy: expected one of "probdelta", "probcumulative", "dummy", "threshold" or "target", found "best"`,
     },
     {
       name: "storage service",

@@ -71,6 +71,17 @@ export function lintService(s: ServiceDescriptor): Finding[] {
       note: "no host address can be published for discovery",
     });
   }
+  const target = s.scaling?.target;
+  if (target && !["cpu_avg", "memory_avg", ...s.analytics].includes(target.metric)) {
+    out.push({
+      path: ["scaling", "target", "metric"],
+      expected: `cpu_avg, memory_avg or one of the service's Analytics (${
+        s.analytics.join(", ") || "none"
+      })`,
+      found: describeValue(target.metric),
+      severity: "error",
+    });
+  }
   return out;
 }
 

@@ -14,6 +14,8 @@ import { z } from "zod";
 import { STRATEGY_NAMES } from "../domain/model.ts";
 import { isSize } from "../domain/size.ts";
 import { parseGuestPort, parsePortRange } from "../domain/port_range.ts";
+import { metricSourcesSchema, onSourceFailureSchema } from "./metric_sources.ts";
+import { fastPathSchema, serviceScalingSchema, shadowStrategiesSchema } from "./scaling.ts";
 
 /**
  * Cluster, node, service and analytic names: they become etcd key parts and file names. Same
@@ -188,6 +190,8 @@ export const agentConfigSchema = z.object({
     scaleInCooldown: atLeast(0, EXPECT.secondsOrZero).default(30),
     scaleInStabilization: atLeast(0, EXPECT.secondsOrZero).default(10),
     decisionHistory: wholeAtLeast(1, EXPECT.wholeOrZero).default(100),
+    shadowStrategies: shadowStrategiesSchema,
+    fastPath: fastPathSchema,
   }, { error: EXPECT.object }).prefault({}),
   communication: z.object({
     loopTimeInterval: positive(EXPECT.seconds).default(5),
@@ -239,6 +243,9 @@ export const serviceDescriptorSchema = z.object({
   minInstances: wholeAtLeast(0, EXPECT.wholeOrZero).default(0),
   maxInstances: wholeAtLeast(0, EXPECT.wholeOrZero + " (0 = unlimited)").default(0),
   configuration: dockerConfigurationSchema.prefault({}),
+  metricSources: metricSourcesSchema,
+  onSourceFailure: onSourceFailureSchema,
+  scaling: serviceScalingSchema,
 }, { error: EXPECT.object });
 
 function policyRule(defaultThreshold: number) {

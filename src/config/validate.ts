@@ -77,7 +77,7 @@ export interface ExpressionReport {
  * @returns What the expression uses.
  */
 export async function analyzeExpression(expr: string): Promise<ExpressionReport> {
-  const { parse } = await import("mathjs");
+  const { parse } = await import("mathjs/number");
   const report: ExpressionReport = { symbols: [], unknownFunctions: [], forbidden: [] };
   let root: MathNode;
   try {

@@ -9,7 +9,13 @@
  */
 
 /** Planner strategies known to Gru. */
-export const STRATEGY_NAMES = ["probdelta", "probcumulative", "dummy", "threshold"] as const;
+export const STRATEGY_NAMES = [
+  "probdelta",
+  "probcumulative",
+  "dummy",
+  "threshold",
+  "target",
+] as const;
 /** A planner strategy name. */
 export type StrategyName = typeof STRATEGY_NAMES[number];
 
@@ -50,6 +56,10 @@ export interface AgentConfig {
     scaleInStabilization: number;
     /** Decisions kept for the API and `show decisions`. */
     decisionHistory: number;
+    /** Strategies also run each loop on the same inputs, recorded but never acted on. */
+    shadowStrategies?: StrategyName[] | undefined;
+    /** Scale out at once, between ticks, when the short window crosses the threshold. */
+    fastPath?: FastPathSettings | undefined;
   };
   communication: {
     /** Seconds between two gossip rounds (> 0). */
@@ -98,6 +108,96 @@ export interface DockerConfiguration {
   stopTimeout: number;
 }
 
+/**
+ * A service metric read from a Prometheus-compatible server (`MetricSources.<name>` of a service
+ * descriptor): an instant query against `<url>/api/v1/query`.
+ */
+export interface MetricSource {
+  type: "prometheus";
+  /** Base URL of the query API, e.g. `http://prometheus:9090` (without `/api/v1/query`). */
+  url: string;
+  /** PromQL with `$service` (and, in node scope, `$node` and `$instance`) placeholders. */
+  query: string;
+  /** `cluster`: one node queries and gossips the value; `node`: each node queries its own. */
+  scope: "cluster" | "node";
+  /** Extra request headers (values are secrets: redacted in the API and logs). */
+  headers: Record<string, string>;
+  basicAuth?: { username: string; password: string } | undefined;
+  /** Path of a PEM CA bundle that signs the server's certificate. */
+  tls?: { ca: string } | undefined;
+  /** Seconds a query may take. */
+  timeout: number;
+  /** Seconds after which a reading is stale (unknown). */
+  staleAfter: number;
+}
+
+/**
+ * What a service does while one of its metric sources fails or is stale: hold (no load-driven
+ * action), allow scale-out only, or move towards a fixed instance count (never scaling in).
+ */
+export type SourceFailureRule = "hold" | "scale-out-only" | number;
+
+/**
+ * The fast path (Knative's panic mode): between two ticks the loop looks at a short window, and
+ * when a scale-out metric is over its threshold by `margin` it runs a scale-out-only tick at once.
+ */
+export interface FastPathSettings {
+  enable: boolean;
+  /** How far over the threshold (absolute, in the metric's unit) the short window must be. */
+  margin: number;
+  /** Seconds of the short window. */
+  window: number;
+  /** Seconds between two looks at the short window. */
+  checkInterval: number;
+}
+
+/** A target-tracking goal: keep `metric` (a base metric or an analytic) near `value`. */
+export interface ScalingTarget {
+  metric: string;
+  value: number;
+}
+
+/** A maximum step per action: a count of instances or a percent of the current count. */
+export type MaxStep = { count: number } | { percent: number };
+
+/** One direction's anti-flapping settings; absent fields take the agent-wide defaults. */
+export interface ScalingDirection {
+  /** Relative deviation from the target ignored (0.1: within ±10 %). */
+  tolerance?: number | undefined;
+  /** Seconds of recommendations the most conservative is taken from. */
+  stabilizationWindow?: number | undefined;
+  /** Seconds after a scaling of the service in this direction before the next. */
+  cooldown?: number | undefined;
+  maxStep?: MaxStep | undefined;
+}
+
+/**
+ * A cron-style window of instance bounds: from each `start` occurrence until the next `end`
+ * occurrence (or for `duration` seconds), in `timeZone`, the service keeps at least
+ * `minInstances` and at most `maxInstances` (0: no ceiling) cluster-wide.
+ */
+export interface ServiceSchedule {
+  name: string;
+  /** Five-field cron expression of the window's start. */
+  start: string;
+  end?: string | undefined;
+  /** Seconds (when there is no `end`). */
+  duration?: number | undefined;
+  /** IANA time zone, e.g. `Europe/Berlin` (default `UTC`). */
+  timeZone: string;
+  minInstances?: number | undefined;
+  maxInstances?: number | undefined;
+}
+
+/** Per-service scaling settings (`Scaling` of a service descriptor). */
+export interface ServiceScaling {
+  /** The goal of the `target` strategy. */
+  target?: ScalingTarget | undefined;
+  scaleOut?: ScalingDirection | undefined;
+  scaleIn?: ScalingDirection | undefined;
+  schedules: ServiceSchedule[];
+}
+
 /** `/gru/<cluster>/services/<name>`: a service descriptor. */
 export interface ServiceDescriptor {
   name: string;
@@ -113,6 +213,13 @@ export interface ServiceDescriptor {
   /** Most instances cluster-wide (0 = unlimited). */
   maxInstances: number;
   configuration: DockerConfiguration;
+  /** Metrics read from Prometheus-compatible servers, by metric name (default none). */
+  metricSources?: Record<string, MetricSource> | undefined;
+  /** What to do while a metric source fails (default `hold`). */
+  onSourceFailure?:
+    | SourceFailureRule
+    | undefined; /** Target tracking, anti-flapping and schedules (default none: agent-wide settings). */
+  scaling?: ServiceScaling | undefined;
 }
 
 /** One policy's settings. */

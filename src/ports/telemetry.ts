@@ -35,6 +35,11 @@ export interface Telemetry {
   loopPhase(phase: LoopPhase, ms: number): void;
   /** A decision was made: its policy and outcome (executed, blocked, dry-run, failed, none). */
   decision(policy: string, outcome: string): void;
+  /**
+   * A shadow strategy (`Autonomic.ShadowStrategies`) would have chosen `policy`; `agrees` when
+   * that is what the chosen strategy chose. Optional: telemetry without it drops the count.
+   */
+  shadowDecision?(strategy: string, policy: string, agrees: boolean): void;
   /** A container action ended: `ok` or `failed`. */
   action(action: "start" | "stop", outcome: "ok" | "failed"): void;
   /** A gossip round ended with `reached` of `asked` friends. */

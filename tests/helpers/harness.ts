@@ -29,6 +29,12 @@ export interface HarnessOptions {
   active?: boolean;
   /** Plain HTTP instead of mutual TLS. */
   plain?: boolean;
+  /**
+   * Start the agents (and create and import the cluster). `false`: only the namespaces, their
+   * engines and the harness etcd, for a test that types `gru create` and `gru join` itself.
+   * @default true
+   */
+  agents?: boolean;
 }
 
 /** One node of the harness (1-based `index`). */
@@ -174,6 +180,7 @@ export class Harness {
     if (options.configDir !== undefined) args.push("--config", options.configDir);
     if (options.active) args.push("--active");
     if (options.plain) args.push("--plain");
+    if (options.agents === false) args.push("--no-agents");
     let r: CommandResult;
     try {
       r = await clusterScript(args);

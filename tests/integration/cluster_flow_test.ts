@@ -86,6 +86,7 @@ Deno.test("cluster flow: create, import, join two agents, start/stop service, no
           String(ports[i]),
           "--state",
           state,
+          "--register-only",
         ], { env });
         assert.equal(j.code, 0, j.stderr);
         assert.match(j.stdout, new RegExp(`Joined cluster ${cluster} as node ${name}`));
@@ -127,6 +128,7 @@ Deno.test("cluster flow: create, import, join two agents, start/stop service, no
         "1",
         "--state",
         `${tmp}/intruder.json`,
+        "--register-only",
       ], { env });
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stderr, /Node name "n1" is held by a live node/);

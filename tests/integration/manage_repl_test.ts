@@ -102,8 +102,10 @@ Deno.test("gru manage REPL: piped lines against the embedded store and real HTTP
       store: fixture.store,
       agents: (token) => new AgentClient({ token, timeoutMs: 5000 }),
       terminal: false,
+      // Every line runs, as in an interactive session (a script stops at its first failure).
+      stopOnError: false,
     });
-    assert.deepEqual(summary, { lines: 13, errors: 4 });
+    assert.deepEqual(summary, { lines: 13, errors: 7 });
 
     const unreachable = `error: Cannot reach agent at ${dead}: `;
     const out = output.stdout;
@@ -136,8 +138,11 @@ Deno.test("gru manage REPL: piped lines against the embedded store and real HTTP
     assert.deepEqual(output.stderr.map((e) => e.split("\n")[0]), [
       "Error: Cluster not set: use <cluster> first",
       'Error: Unknown service "nope" in cluster "c1"',
+      "Error: 2 of 3 nodes failed: n2, n3",
       'Error: Not enough arguments to "set node". Usage:',
       'Error: Unknown command "bogus": type "help" for the list of commands',
+      "Error: 2 of 3 nodes failed: n2, n3",
+      "Error: 2 of 3 nodes failed: n2, n3",
     ]);
 
     assert.ok(agent.recorded.every((r) => r.auth === `Bearer ${FIXTURE_TOKEN}`));
@@ -160,7 +165,7 @@ Deno.test("gru manage REPL: piped lines against the embedded store and real HTTP
   }
 });
 
-Deno.test("gru manage command: piped stdin in a child process, exits 0 at EOF", async () => {
+Deno.test("gru manage command: piped stdin in a child process, exits 0 at EOF, stops at a failing line", async () => {
   const agent = startAgentServer();
   const dir = await Deno.makeTempDir();
   const file = `${dir}/store.json`;
@@ -175,6 +180,7 @@ Deno.test("gru manage command: piped stdin in a child process, exits 0 at EOF", 
     await Deno.writeTextFile(
       script,
       `import { manageCommand } from "${src("cli/commands/manage.ts")}";
+import { ExitError } from "${src("cli/context.ts")}";
 import { ClusterStore } from "${src("cluster/cluster_store.ts")}";
 import { MemoryKvStore } from "${src("adapters/memory/memory_kv_store.ts")}";
 const enc = new TextEncoder();
@@ -186,25 +192,44 @@ const cmd = manageCommand({
   openStore: async () => new ClusterStore(await MemoryKvStore.open({ file: Deno.args[0] })),
   env: (name) => Deno.env.get(name),
 });
-await cmd.parseAsync(Deno.args.slice(1), { from: "user" });
+try {
+  await cmd.parseAsync(Deno.args.slice(1), { from: "user" });
+} catch (err) {
+  // as main.ts does
+  if (!(err instanceof ExitError)) throw err;
+  Deno.stderr.writeSync(enc.encode("Error: " + err.message + "\\n"));
+  Deno.exit(err.exitCode);
+}
 `,
     );
     const config = new URL("../../deno.json", import.meta.url).pathname;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--config", config, script, file, "--cluster", "c1"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-      signal: AbortSignal.timeout(60_000),
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode("list services\nstart agent n1\nstart\n"));
-    await writer.close();
-    const { code, stdout, stderr } = await child.output();
-    const text = new TextDecoder().decode(stdout);
-    const errors = new TextDecoder().decode(stderr);
-    assert.equal(code, 0, errors);
+    const manage = async (input: string) => {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--config", config, script, file, "--cluster", "c1"],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+        signal: AbortSignal.timeout(60_000),
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(input));
+      await writer.close();
+      const { code, stdout, stderr } = await child.output();
+      return {
+        code,
+        text: new TextDecoder().decode(stdout),
+        errors: new TextDecoder().decode(stderr),
+      };
+    };
+    const ok = await manage("list services\nstart agent n1\n");
+    assert.equal(ok.code, 0, ok.errors);
+    assert.equal(ok.errors, "");
+    // A usage error on line 3: exit 2, the line named, line 4 never runs.
+    const { code, text, errors } = await manage(
+      "list services\nstart agent n1\nstart\nstart agent n1\n",
+    );
+    assert.equal(code, 2, errors);
     assert.equal(
       text,
       [
@@ -218,9 +243,21 @@ await cmd.parseAsync(Deno.args.slice(1), { from: "user" });
       ].join("\n"),
     );
     assert.match(errors, /^Error: Missing what to start\. Usage:/m);
+    assert.match(
+      errors,
+      /^Error: gru manage stopped at line 3 \("start"\): usage error; the lines after it were not run$/m,
+    );
     assert.deepEqual(agent.recorded.map((r) => r.body), [
       { Name: "start", Target: "agent", Object: null },
+      { Name: "start", Target: "agent", Object: null },
     ]);
+    // A command that fails on an agent (n2 answers 409): exit 1, the line named.
+    const failed = await manage("start agent n2\nlist nodes\n");
+    assert.equal(failed.code, 1, failed.errors);
+    assert.match(failed.text, /n2 +error: Agent is busy/);
+    assert.match(failed.errors, /^Error: 1 of 1 node failed: n2$/m);
+    assert.match(failed.errors, /stopped at line 1 \("start agent n2"\): the command failed/);
+    assert.ok(!failed.text.includes("TOTAL"), failed.text); // line 2 never ran
   } finally {
     await fixture.close();
     await agent.server.shutdown();

@@ -290,6 +290,7 @@ export class PrometheusTelemetry implements Telemetry {
   readonly #exchanges: Counter;
   readonly #dependencyErrors: Counter;
   readonly #gossipRejected: Counter;
+  readonly #shadows: Counter;
 
   constructor() {
     const r = this.registry;
@@ -319,6 +320,10 @@ export class PrometheusTelemetry implements Telemetry {
       "gru_gossip_rejected_total",
       "Gossip entries dropped before merging (and messages refused, reason sender), by reason.",
     );
+    this.#shadows = r.counter(
+      "gru_shadow_decisions_total",
+      "What each shadow strategy would have chosen, by strategy, policy and agreement.",
+    );
     for (const reason of GOSSIP_REJECTIONS) this.#gossipRejected.inc({ reason }, 0);
     for (const phase of PHASES) this.#phases.touch({ phase });
     for (const action of ["start", "stop"]) {
@@ -345,6 +350,10 @@ export class PrometheusTelemetry implements Telemetry {
 
   decision(policy: string, outcome: string): void {
     this.#decisions.inc({ policy, outcome });
+  }
+
+  shadowDecision(strategy: string, policy: string, agrees: boolean): void {
+    this.#shadows.inc({ strategy, policy, agrees: agrees ? "true" : "false" });
   }
 
   action(action: "start" | "stop", outcome: "ok" | "failed"): void {

@@ -37,6 +37,7 @@ Deno.test("PrometheusTelemetry exposes every metric with HELP and TYPE before an
     gru_gossip_exchanges_total: "COUNTER",
     gru_gossip_rejected_total: "COUNTER",
     gru_dependency_errors_total: "COUNTER",
+    gru_shadow_decisions_total: "COUNTER",
   });
   for (const f of families) assert.ok(f.help.length > 0, f.name);
   assert.equal(valueOf(family(text, "gru_gossip_rounds_total"), {}), 0);
@@ -49,6 +50,16 @@ Deno.test("PrometheusTelemetry exposes every metric with HELP and TYPE before an
     0,
   ]]);
   assert.ok(text.endsWith("\n"));
+});
+
+Deno.test("PrometheusTelemetry counts what shadow strategies would have chosen", () => {
+  const t = new PrometheusTelemetry();
+  t.shadowDecision("target", "scaleout", false);
+  t.shadowDecision("target", "scaleout", false);
+  t.shadowDecision("dummy", "noaction", true);
+  const f = family(t.render(), "gru_shadow_decisions_total");
+  assert.equal(valueOf(f, { strategy: "target", policy: "scaleout", agrees: "false" }), 2);
+  assert.equal(valueOf(f, { strategy: "dummy", policy: "noaction", agrees: "true" }), 1);
 });
 
 Deno.test("PrometheusTelemetry counts decisions, actions, gossip and dependency errors", () => {

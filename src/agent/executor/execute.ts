@@ -24,7 +24,9 @@ import {
   type ScalingHistory,
 } from "./guards.ts";
 import type { InstanceManager } from "./instances.ts";
-import { keepBaseServices, keepClusterBounds } from "./upkeep.ts";
+import { baseFloor, keepBaseServices, keepClusterBounds } from "./upkeep.ts";
+import { antiFlapBlock } from "../planner/anti_flap.ts";
+import { trackShare } from "./track.ts";
 
 /** How the phase ended. */
 export interface Execution {
@@ -39,7 +41,13 @@ export interface ExecutionInput {
   decision: Decision;
   merged: MergedView;
   self: string;
+  /** The descriptors with the bounds in force (a schedule may narrow them). */
   services: ReadonlyMap<string, ServiceDescriptor>;
+  /**
+   * The descriptors as written, for the base-service floors a node keeps (default `services`):
+   * a schedule's bounds are cluster-wide, never a per-node floor.
+   */
+  documents?: ReadonlyMap<string, ServiceDescriptor> | undefined;
   policy: PolicyConfig;
   autonomic: AgentConfig["autonomic"];
   baseServices: readonly string[];
@@ -60,6 +68,8 @@ export interface ExecutorOptions {
 export class Executor {
   #options: ExecutorOptions;
   #history: ScalingHistory = newHistory();
+  /** When the previous execution ran (monotonic ms): a peer's action since is this round. */
+  #lastRun: number | undefined;
 
   constructor(options: ExecutorOptions) {
     this.#options = options;
@@ -71,7 +81,10 @@ export class Executor {
     const now = this.#options.clock.now();
     // The guards measure on the monotonic clock: an NTP step of the wall clock neither
     // stretches nor cuts a cooldown or a stabilization window.
-    noteScaleInWishes(this.#history, input.decision.candidates, this.#options.clock.monotonic());
+    const mono = this.#options.clock.monotonic();
+    noteScaleInWishes(this.#history, input.decision.candidates, mono);
+    const roundMs = this.#lastRun === undefined ? 0 : mono - this.#lastRun;
+    this.#lastRun = mono;
     const rule = chosen.name === "noaction" ? undefined : input.policy[chosen.name];
     const dry = input.dryRun || input.autonomic.dryRun || (rule?.dryRun ?? false);
     const result = chosen.name === "noaction"
@@ -80,6 +93,8 @@ export class Executor {
         why: `no action: the best other weight is ${(1 - chosen.weight).toFixed(2)}`,
         actions: [],
       }
+      : chosen.track
+      ? await this.#carryOutTrack(chosen, input, dry, roundMs)
       : await this.#carryOut(chosen, input, dry, now);
     if (!dry) {
       result.actions.push(...await this.#upkeep(input, result.actions));
@@ -103,15 +118,16 @@ export class Executor {
     dry: boolean,
     now: number,
   ): Promise<Execution> {
-    const autonomic = input.autonomic;
-    const cooldowns = {
-      scaleOutCooldownMs: autonomic.scaleOutCooldown * 1000,
-      scaleInCooldownMs: autonomic.scaleInCooldown * 1000,
+    const settings = (service: string) => {
+      const block = antiFlapBlock(input.services.get(service), input.autonomic);
+      return {
+        scaleOutCooldownMs: block.out.cooldownMs,
+        scaleInCooldownMs: block.in.cooldownMs,
+        scaleInStabilizationMs: block.in.stabilizationMs,
+      };
     };
-    const guard = checkGuards(chosen, this.#history, this.#options.clock.monotonic(), {
-      ...cooldowns,
-      scaleInStabilizationMs: autonomic.scaleInStabilization * 1000,
-    });
+    const { scaleInStabilizationMs: _, ...cooldowns } = settings(chosen.targets[0] ?? "");
+    const guard = checkGuards(chosen, this.#history, this.#options.clock.monotonic(), settings);
     if (!guard.ok) return { outcome: "blocked", why: guard.reason, actions: [] };
     const coord = coordinate({
       chosen,
@@ -149,15 +165,67 @@ export class Executor {
     return out;
   }
 
+  /** Carries out this node's share of a target-tracking step (track.ts). */
+  async #carryOutTrack(
+    chosen: Candidate,
+    input: ExecutionInput,
+    dry: boolean,
+    roundMs: number,
+  ): Promise<Execution> {
+    const track = chosen.track!;
+    const svc = input.services.get(track.service);
+    if (!svc) return { outcome: "blocked", why: `${track.service}: no descriptor`, actions: [] };
+    const block = antiFlapBlock(svc, input.autonomic);
+    const ledger = this.#options.instances.ledger;
+    const share = trackShare({
+      track,
+      self: input.self,
+      view: input.merged.cluster[track.service],
+      cooldownMs: (track.step > 0 ? block.out : block.in).cooldownMs,
+      roundMs,
+      canHost: ledger.canHost(svc).ok,
+      keep: baseFloor(input.documents?.get(svc.name) ?? svc, input.baseServices),
+      partitioned: input.merged.partitioned,
+    });
+    const head = `${track.service}: desired ${track.desired}`;
+    if (!share.ok) return { outcome: "blocked", why: `${head}; ${share.why}`, actions: [] };
+    const act = track.step > 0 ? "start" : "stop";
+    if (dry) {
+      return {
+        outcome: "dry-run",
+        why: `dry-run: would ${act} ${share.count} of ${head}; ${share.why}`,
+        actions: [],
+      };
+    }
+    const out: Execution = { outcome: "executed", why: `${head}; ${share.why}`, actions: [] };
+    for (let i = 0; i < share.count; i++) {
+      if (act === "start" && i > 0 && !ledger.canHost(svc).ok) {
+        out.why += `; no room for more after ${i}`;
+        break;
+      }
+      const r = await this.#options.act(svc, act, `target: ${head}`);
+      out.actions.push(r);
+      if (!r.ok) {
+        out.outcome = "failed";
+        out.why = `${act} of ${track.service} failed: ${r.error}`;
+        break;
+      }
+    }
+    recordScaling(this.#history, chosen, this.#options.clock.monotonic());
+    return out;
+  }
+
   async #upkeep(input: ExecutionInput, done: readonly ActionRecord[]): Promise<ActionRecord[]> {
     const { instances, act } = this.#options;
-    const out = await keepBaseServices(input.baseServices, input.services, instances, act);
+    const documents = input.documents ?? input.services;
+    const out = await keepBaseServices(input.baseServices, documents, instances, act);
     // Level-triggered: the cluster-wide count against [Min, Max], this node doing its share of
     // the gap; nothing while cut off or while the view lacks a live member (reconcile.ts).
     out.push(
       ...await keepClusterBounds({
         self: input.self,
         services: input.services,
+        documents,
         cluster: input.merged.cluster,
         baseServices: input.baseServices,
         done: [...done, ...out],

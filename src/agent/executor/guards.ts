@@ -60,8 +60,10 @@ export function checkGuards(
   chosen: Candidate,
   history: ScalingHistory,
   now: number,
-  settings: GuardSettings,
+  given: GuardSettings | ((service: string) => GuardSettings),
 ): { ok: true } | { ok: false; reason: string } {
+  // One anti-flapping block per service (planner/anti_flap.ts): settings may differ by service.
+  const of = (s: string) => typeof given === "function" ? given(s) : given;
   const outs = chosen.name === "scaleout"
     ? chosen.targets
     : chosen.name === "swap"
@@ -73,6 +75,7 @@ export function checkGuards(
     ? chosen.targets.slice(0, 1)
     : [];
   for (const s of outs) {
+    const settings = of(s);
     const last = history.lastScaleOut.get(s);
     if (last !== undefined && now - last < settings.scaleOutCooldownMs) {
       return {
@@ -84,6 +87,7 @@ export function checkGuards(
     }
   }
   for (const s of ins) {
+    const settings = of(s);
     const last = history.lastAction.get(s);
     if (last !== undefined && now - last < settings.scaleInCooldownMs) {
       return {

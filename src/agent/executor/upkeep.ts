@@ -39,6 +39,8 @@ export async function keepBaseServices(
 /** What `keepClusterBounds` needs. */
 export interface ClusterBoundsInput extends BoundsContext {
   services: ReadonlyMap<string, ServiceDescriptor>;
+  /** The descriptors as written, for base-service floors (default `services`). */
+  documents?: ReadonlyMap<string, ServiceDescriptor> | undefined;
   cluster: Readonly<Record<string, ClusterService>>;
   baseServices: readonly string[];
   /** Actions already taken in this loop (not in the view yet). */
@@ -71,7 +73,11 @@ export function boundsVerdicts(input: ClusterBoundsInput): Map<string, BoundsVer
           recent: seen.recentActions,
         },
         input,
-        { done, canHost: input.canHost(svc), keep: baseFloor(svc, input.baseServices) },
+        {
+          done,
+          canHost: input.canHost(svc),
+          keep: baseFloor(input.documents?.get(name) ?? svc, input.baseServices),
+        },
       ),
     );
   }

@@ -7,7 +7,7 @@
 
 import type { ClusterService } from "./aggregate.ts";
 import type { Clock } from "../../domain/clock.ts";
-import type { LedgerAction, LocalShare } from "./types.ts";
+import type { LedgerAction, LocalShare, NodeShare } from "./types.ts";
 
 /** What the loop asks of the cluster each tick. */
 export interface ClusterContext {
@@ -19,6 +19,13 @@ export interface ClusterContext {
   partitioned(): string | undefined;
   /** Live nodes (etcd) whose share is not in the view yet, or not refreshed lately. */
   unknownPeers(): string[];
+  /**
+   * The other nodes' shares, each with how long ago this node accepted it (ms, this node's
+   * clock): the metric sources' readings are aged with it. Absent: no peers.
+   */
+  peerShares?(now: number): { share: NodeShare; heldMs: number }[];
+  /** The live members (etcd) with their `active` flag, or undefined while unknown. */
+  liveMembers?(): { name: string; active: boolean }[] | undefined;
 }
 
 /** How long a node's own actions count for the cluster cooldown, ms. */

@@ -220,6 +220,21 @@ export class Gossiper implements ClusterContext {
     );
   }
 
+  /** The other nodes' shares with how long ago each was accepted (for source readings' ages). */
+  peerShares(now: number): { share: NodeShare; heldMs: number }[] {
+    return this.view.entries().filter((e) => e.origin !== this.#options.self).map((share) => ({
+      share,
+      heldMs: Math.max(0, now - (this.view.receivedAt(share.origin) ?? now)),
+    }));
+  }
+
+  /** The live members with their `active` flag, or undefined while etcd cannot be read. */
+  liveMembers(): { name: string; active: boolean }[] | undefined {
+    const m = this.#options.membership;
+    if (!m.healthy) return undefined;
+    return [...m.nodes.values()].map((n) => ({ name: n.config.name, active: n.active }));
+  }
+
   /** Why this node should not scale in: etcd unreachable, or most peers unreachable. */
   partitioned(): string | undefined {
     if (!this.#options.registered()) return "this node cannot reach etcd";

@@ -9,6 +9,9 @@ import type { LocalShare } from "./types.ts";
 import type { GossipMessage, NodeShare } from "./types.ts";
 import { generateSigningKey, ShareSigner, type SigningKeyPair } from "./signing.ts";
 import { PrometheusTelemetry } from "../../adapters/prometheus/prometheus_telemetry.ts";
+import { peerStates } from "../monitor/external_metrics.ts";
+import { mergeCluster } from "./merge.ts";
+import { descriptor } from "../../../tests/helpers/planner_fixtures.ts";
 
 const KEYS: Record<string, SigningKeyPair> = {
   n1: await generateSigningKey(),
@@ -325,6 +328,74 @@ Deno.test("Gossiper: the allowed clock skew is a setting", async () => {
     const within = await signed(entryOf("n3", now, { time: now + 4000 }), KEYS.n3!);
     await g.receive({ cluster: "c", from: "n2", entries: [within] });
     assert.equal(g.view.get("n3")?.time, now + 4000);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("Gossiper carries metric-source readings, aged by how long it has held them", async () => {
+  const withSources = (from: string) =>
+    entryOf(from, 1, {
+      services: {
+        web: {
+          running: 1,
+          pending: 0,
+          analytics: {},
+          cpuNumber: 1,
+          sources: { rps: { value: 12, age: 500 } },
+        },
+      },
+    });
+  const { g, clock, close } = await setup(async (address) => {
+    const from = address.slice("http://".length);
+    return { cluster: "c", from, entries: [await signed(withSources(from), KEYS[from]!)] };
+  });
+  try {
+    await g.round();
+    clock.advance(4000);
+    const peers = g.peerShares(clock.now());
+    assert.deepEqual(peers.map((p) => [p.share.origin, p.heldMs]).sort(), [
+      ["n2", 4000],
+      ["n3", 4000],
+    ]);
+    const states = peerStates(peers);
+    assert.deepEqual(states[0]!.readings.get("web\u0000rps"), {
+      origin: states[0]!.origin,
+      ageMs: 4500,
+      value: 12,
+    });
+    // This node's own readings go into its share through the merge phase.
+    const web = entryOf("n1", 1).services.web!;
+    mergeCluster({
+      analysis: {
+        web: {
+          running: web.running,
+          pending: 0,
+          stopped: 0,
+          paused: 0,
+          cpu_avg: undefined,
+          memory_avg: undefined,
+          cpu_cores: undefined,
+          analytics: {},
+          metrics: {},
+          dataAgeMs: undefined,
+          notes: [],
+        },
+      },
+      services: new Map([["web", descriptor("web")]]),
+      node: share.resources,
+      context: g,
+      now: clock.now(),
+      sources: {
+        values: {},
+        statuses: {},
+        share: { web: { p95: { age: 0, error: "timeout: no answer within 2000 ms" } } },
+      },
+    });
+    const mine = g.view.entries().find((e) => e.origin === "n1")!;
+    assert.deepEqual(mine.services.web!.sources, {
+      p95: { age: 0, error: "timeout: no answer within 2000 ms" },
+    });
   } finally {
     await close();
   }

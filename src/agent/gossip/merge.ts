@@ -12,6 +12,7 @@ import type { ServiceState } from "../planner/types.ts";
 import type { ClusterService } from "./aggregate.ts";
 import type { ClusterContext } from "./cluster_context.ts";
 import type { LocalShare, ServiceShare } from "./types.ts";
+import type { SourcesView } from "../monitor/external_metrics.ts";
 
 /** What the merge phase hands to planning, execution and the record. */
 export interface MergedView {
@@ -86,6 +87,8 @@ export function mergeCluster(input: {
   now: number;
   /** This node's base services (their floor travels in its share). */
   baseServices?: readonly string[];
+  /** The metric sources of this loop: readings to share, statuses for the planner. */
+  sources?: SourcesView | undefined;
 }): MergedView {
   const share: LocalShare = { active: true, services: {}, resources: input.node };
   const planner: Record<string, ServiceState> = {};
@@ -93,6 +96,8 @@ export function mergeCluster(input: {
     const descriptor = input.services.get(name);
     if (!descriptor) continue;
     share.services[name] = serviceShare(analyzed, descriptor, input.baseServices);
+    const readings = input.sources?.share[name];
+    if (readings) share.services[name].sources = readings;
     planner[name] = {
       descriptor,
       local: { running: analyzed.running, pending: analyzed.pending },
@@ -101,6 +106,7 @@ export function mergeCluster(input: {
         user: analyzed.analytics,
         active: analyzed.running + analyzed.pending > 0,
       },
+      ...(input.sources?.statuses[name] ? { sources: input.sources.statuses[name] } : {}),
     };
   }
   const cluster = input.context.update(share, input.now);
@@ -115,6 +121,8 @@ export function mergeCluster(input: {
       user: { ...state.cluster.user, ...seen.analytics },
       active: seen.nodes.length > 0,
       instances: seen.running + seen.pending,
+      running: seen.running,
+      pending: seen.pending,
     };
   }
   return {

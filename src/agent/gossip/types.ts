@@ -90,6 +90,20 @@ function boundedArray<T extends z.ZodType>(item: T, max: number, what: string) {
     .max(max, { error: `expected at most ${max} ${what}` });
 }
 
+/**
+ * A metric source's last reading by the node that queried it (docs/gossip.md): the value (absent
+ * when the query failed), its age when the share was published (ms, the origin's monotonic
+ * clock; receivers add how long they have held the share), and why there is no value.
+ */
+const sourceShareSchema = z.strictObject({
+  value: finite().optional(),
+  age: count(),
+  error: text().optional(),
+}, { error: "expected an object" });
+
+/** One metric source's reading in a share. */
+export type SourceShare = z.infer<typeof sourceShareSchema>;
+
 const serviceShareSchema = z.strictObject({
   /** Running instances on the node. */
   running: count(),
@@ -108,6 +122,8 @@ const serviceShareSchema = z.strictObject({
    * means 0. The cluster-bounds reconciliation never asks such a node to stop below it.
    */
   keep: count().optional(),
+  /** The readings of the service's cluster-scope metric sources this node queried, by metric. */
+  sources: boundedRecord(sourceShareSchema, GOSSIP_LIMITS.maxAnalytics, "sources").optional(),
 }, { error: "expected an object" });
 
 /** What one node shares about one of its services. */

@@ -163,3 +163,25 @@ Deno.test("parseGossipMessage names the first problem in the message", () => {
     { message: "Invalid gossip message at $.entries[0].version: expected a whole number >= 0" },
   );
 });
+
+Deno.test("parseGossipMessage: a service's source readings (value absent when it failed)", () => {
+  const share = entry();
+  share.services.web!.sources = {
+    rps: { value: 12.5, age: 300 },
+    p95: { age: 1200, error: "timeout: no answer within 2000 ms" },
+  };
+  const message: GossipMessage = { cluster: "c", from: "a", entries: [share] };
+  assert.deepEqual(parseGossipMessage(structuredClone(message)), message);
+  const bad = structuredClone(message) as unknown as {
+    entries: { services: { web: { sources: Record<string, unknown> } } }[];
+  };
+  bad.entries[0]!.services.web.sources = { rps: { value: 1, age: -5 } };
+  assert.throws(
+    () => parseGossipMessage(bad),
+    (e: unknown) =>
+      e instanceof ValidationError &&
+      e.message.includes("$.entries[0].services.web.sources.rps.age"),
+  );
+  bad.entries[0]!.services.web.sources = { rps: { value: 0, age: 0, extra: 1 } };
+  assert.throws(() => parseGossipMessage(bad), /sources\.rps\.extra: unknown field/);
+});

@@ -97,6 +97,7 @@ export class Monitor {
   #eventsConnected = false;
   #refreshing: Promise<void> | undefined;
   #refreshAgain = false;
+  #sampling: Promise<void> = Promise.resolve();
 
   constructor(options: MonitorOptions) {
     this.#options = options;
@@ -161,10 +162,14 @@ export class Monitor {
     return this.#refreshing;
   }
 
-  /** The current view: instances with their usage, and user metrics over the window. */
-  snapshot(): MonitorSnapshot {
+  /**
+   * The current view: instances with their usage, and user metrics over the window; `windowMs`
+   * replaces the usage window (the loop's fast path looks at a short one).
+   */
+  snapshot(options: { windowMs?: number } = {}): MonitorSnapshot {
     const now = this.#options.clock.now();
-    const s = this.#options.settings();
+    const s = { ...this.#options.settings() };
+    if (options.windowMs !== undefined) s.windowMs = options.windowMs;
     const instances = this.#options.instances.list().map((i): InstanceSnapshot => {
       const series = this.#series.get(i.id);
       const warm = now - i.startedAt >= s.warmupMs;
@@ -190,8 +195,17 @@ export class Monitor {
     };
   }
 
-  /** Samples every running instance once. */
-  async sample(): Promise<void> {
+  /**
+   * Samples every running instance once. Calls are serialized (the sampler's and the loop's
+   * fast path's), so samples always reach the windows in time order.
+   */
+  sample(): Promise<void> {
+    const run = this.#sampling.then(() => this.#sampleOnce());
+    this.#sampling = run.catch(() => {});
+    return run;
+  }
+
+  async #sampleOnce(): Promise<void> {
     const running = this.#options.instances.list().filter((i) => i.status === "running");
     const live = new Set(running.map((i) => i.id));
     for (const id of [...this.#series.keys()]) {

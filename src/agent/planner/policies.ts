@@ -135,6 +135,15 @@ function minInstancesProblem(state: ServiceState): string | undefined {
 }
 
 /**
+ * Why this node cannot start one more instance of the service (cores, memory, fixed cpuset,
+ * `maxInstances`), or `undefined` when it can: the scale-out candidate's own checks.
+ */
+export function startProblem(state: ServiceState, node: NodeState): string | undefined {
+  return hostingProblem(state.descriptor, node) ?? cpusetProblem(state.descriptor, node) ??
+    maxInstancesProblem(state);
+}
+
+/**
  * One scale-out candidate per service (actions `{svc: ["start"]}`), as in the original.
  *
  * @param input The planner input; `input.policy.scaleout` gives threshold, metrics, analytics.

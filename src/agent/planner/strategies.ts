@@ -137,7 +137,15 @@ export function threshold(candidates: Candidate[]): { chosen: Candidate } {
  * @returns A new map; callers may add their own strategies to it.
  */
 export function createStrategyRegistry(): Map<string, Strategy> {
-  const all: Record<StrategyName, Strategy> = { probdelta, probcumulative, dummy, threshold };
+  // `target`: plan() builds its candidates (target_tracking.ts); the choice among them is the
+  // largest weight, dummy's rule.
+  const all: Record<StrategyName, Strategy> = {
+    probdelta,
+    probcumulative,
+    dummy,
+    threshold,
+    target: dummy,
+  };
   return new Map(STRATEGY_NAMES.map((name) => [name, all[name]]));
 }
 

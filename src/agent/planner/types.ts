@@ -14,6 +14,27 @@ import type { PolicyConfig, ServiceDescriptor } from "../../domain/model.ts";
  */
 export type SharedValue = number | undefined;
 
+/** How a metric source stands this loop. */
+export type SourceState = "fresh" | "failing" | "stale" | "missing";
+
+/** One metric source of a service, as this node sees it this loop (the record shows it). */
+export interface SourceStatus {
+  metric: string;
+  state: SourceState;
+  /** The value, when fresh. */
+  value?: number;
+  /** Age of the reading used, ms. */
+  ageMs?: number;
+  /** The node whose query gave the reading. */
+  origin?: string;
+  /** Why the metric is unknown (failing, stale or missing). */
+  reason?: string;
+  /** Whether this node queried it this loop. */
+  queried: boolean;
+  /** Loops in a row, this one included, in which it was not fresh on this node (absent: fresh). */
+  unknownLoops?: number;
+}
+
 /** What the planner knows about one service. */
 export interface ServiceState {
   /** The service descriptor (cores, memory, cpuset, min/max instances). */
@@ -33,7 +54,16 @@ export interface ServiceState {
      * scale-in floor (`minInstances`) is checked against it rather than this node's count.
      */
     instances?: number | undefined;
+    /** Running instances cluster-wide (the ones the figures are measured on), when known. */
+    running?: number | undefined;
+    /** Pending (warming-up) instances cluster-wide, when known. */
+    pending?: number | undefined;
   };
+  /**
+   * The service's metric sources this loop (absent without any): a source that is not fresh
+   * puts the service under its `onSourceFailure` rule (`fallback.ts`).
+   */
+  sources?: SourceStatus[] | undefined;
 }
 
 /** What the planner knows about this node. */
@@ -79,6 +109,40 @@ export interface Candidate {
   actions: Record<string, PlanAction[]>;
   /** Why the weight is what it is, e.g. `"cpu_avg 0.9 over threshold 0.75"`, `"no free core"`. */
   reasons: string[];
+  /** Target tracking's arithmetic, on candidates of the `target` strategy. */
+  track?: Tracking | undefined;
+}
+
+/** The knob that held a target-tracking step back (or moved it), if any. */
+export type TrackKnob =
+  | "tolerance"
+  | "stabilization"
+  | "maxStep"
+  | "bounds"
+  | "pending"
+  | "unknown";
+
+/** One service's target tracking in one loop: desired = ⌈current × value / target⌉. */
+export interface Tracking {
+  service: string;
+  metric: string;
+  /** The metric's cluster-wide value; undefined when unknown. */
+  value: number | undefined;
+  target: number;
+  /** Running instances cluster-wide (the value is measured on them). */
+  current: number;
+  /** Pending instances cluster-wide (0 % of the target on the way up, 100 % on the way down). */
+  pending: number;
+  /** What the formula asks, before the knobs. */
+  formula: number;
+  /** What the knobs and bounds leave. */
+  desired: number;
+  /** desired − (current + pending): instances to add (> 0) or remove (< 0) cluster-wide. */
+  step: number;
+  /** The knob that changed the formula's answer, if any. */
+  heldBy?: TrackKnob | undefined;
+  /** The whole explanation. */
+  why: string;
 }
 
 /** The outcome of one planner run. */

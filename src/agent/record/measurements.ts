@@ -8,7 +8,7 @@
  */
 
 import type { MetricPoint } from "../../ports/metric_sink.ts";
-import type { ServiceDescriptor } from "../../domain/model.ts";
+import type { NodeCapacity, ServiceDescriptor } from "../../domain/model.ts";
 import type { DecisionRecord } from "./decisions.ts";
 
 function defined(fields: Record<string, number | undefined>): Record<string, number> {
@@ -17,6 +17,21 @@ function defined(fields: Record<string, number | undefined>): Record<string, num
     if (v !== undefined && Number.isFinite(v)) out[k] = v;
   }
   return out;
+}
+
+/**
+ * The node's figures: `cpu` = cores used by the services' running instances ÷ the node's cores,
+ * `memory` = memory reserved ÷ the node's memory (undefined without totals).
+ */
+export function systemFigures(
+  services: readonly { cpu_cores: number | undefined }[],
+  n: NodeCapacity,
+): { cpu: number | undefined; memory: number | undefined } {
+  const coresUsed = services.reduce((s, i) => s + (i.cpu_cores ?? 0), 0);
+  return {
+    cpu: n.totalCpus > 0 ? coresUsed / n.totalCpus : undefined,
+    memory: n.totalMemory > 0 ? (n.totalMemory - n.freeMemory) / n.totalMemory : undefined,
+  };
 }
 
 /** The points of one decision record. */
@@ -29,13 +44,13 @@ export function measurements(
   const n = record.inputs.node;
   const out: MetricPoint[] = [];
   const services = Object.entries(record.inputs.services);
-  const coresUsed = services.reduce((s, [, i]) => s + (i.cpu_cores ?? 0), 0);
+  const system = systemFigures(services.map(([, i]) => i), n);
   out.push({
     measurement: "node",
     tags: { node: options.uuid, name: node },
     fields: defined({
-      cpu: n.totalCpus > 0 ? coresUsed / n.totalCpus : undefined,
-      memory: n.totalMemory > 0 ? (n.totalMemory - n.freeMemory) / n.totalMemory : undefined,
+      cpu: system.cpu,
+      memory: system.memory,
       cores_total: n.totalCpus,
       cores_free: n.freeCpus,
       active_services: services.filter(([, i]) => i.running + i.pending > 0).length,

@@ -11,6 +11,7 @@ import {
   type AgentRunOptions,
   type CliDeps,
   DEFAULT_STATE_FILE,
+  etcdServerOption,
   ExitError,
   type NodeIdentity,
   type StoreOptions,
@@ -30,7 +31,7 @@ export function parsePort(text: string): number {
   return n;
 }
 
-/** Adds the agent-run options shared by `agent` and `join --run`. */
+/** Adds the agent-run options shared by `agent` and `join`. */
 export function agentOptions(cmd: CommandUnknownOpts): CommandUnknownOpts {
   return cmd
     .addOption(new Option("--listen <host>", "interface to listen on").default("0.0.0.0"))
@@ -43,8 +44,20 @@ export function agentOptions(cmd: CommandUnknownOpts): CommandUnknownOpts {
     .option("--dry-run", "plan and record decisions but execute nothing")
     .option("--active", "start the autonomic loop at once (default: wait for `start agent`)")
     .addOption(
-      new Option("--label <key=value...>", "extra label on every container this agent creates"),
+      new Option(
+        "--label <key=value...>",
+        "extra label on every container this agent creates (GRU_LABELS: comma-separated)",
+      ).env("GRU_LABELS"),
     );
+}
+
+/** The shared flags of a parsed command; `GRU_LABELS` holds comma-separated labels. */
+export function runFlagsOf<T extends RunFlags>(c: CommandUnknownOpts): T {
+  const opts = c.opts() as unknown as T;
+  if (opts.label && c.getOptionValueSource("label") === "env") {
+    opts.label = opts.label.flatMap((l) => l.split(",")).filter((l) => l.trim() !== "");
+  }
+  return opts;
 }
 
 /** The flags `agentOptions` adds. */
@@ -57,13 +70,8 @@ export interface RunFlags {
   label?: string[] | undefined;
 }
 
-/** Agent run options from an identity and the shared flags. */
-export function runOptionsFrom(
-  identity: NodeIdentity,
-  store: StoreOptions,
-  flags: RunFlags,
-  statePath?: string,
-): AgentRunOptions {
+/** The TTL and labels of the shared flags; a bad one is a usage error (exit 2) naming it. */
+export function checkRunFlags(flags: RunFlags): { ttl: number; labels: Record<string, string> } {
   const ttl = Number(flags.ttl);
   if (!Number.isInteger(ttl) || ttl < 1) {
     throw new ExitError(`Invalid --ttl "${flags.ttl}": expected an integer >= 1 (seconds)`, 2);
@@ -74,6 +82,17 @@ export function runOptionsFrom(
     if (i < 1) throw new ExitError(`Invalid --label "${l}": expected key=value`, 2);
     labels[l.slice(0, i)] = l.slice(i + 1);
   }
+  return { ttl, labels };
+}
+
+/** Agent run options from an identity and the shared flags. */
+export function runOptionsFrom(
+  identity: NodeIdentity,
+  store: StoreOptions,
+  flags: RunFlags,
+  statePath?: string,
+): AgentRunOptions {
+  const { ttl, labels } = checkRunFlags(flags);
   return {
     identity,
     store: { ...store, etcd: store.etcd ?? identity.etcd },
@@ -101,17 +120,20 @@ export function agentCommand(deps: CliDeps) {
     .addOption(new Option("-c, --cluster <cluster>", "cluster (overrides the identity file)"))
     .addOption(new Option("-n, --name <name>", "node name (overrides the identity file)"))
     .addOption(new Option("-a, --address <ip>", "IP advertised to peers").env("HostIP"))
-    .addOption(new Option("-p, --port <port>", "agent API port").env("GRU_PORT"));
+    .addOption(new Option("-p, --port <port>", "agent API port").env("GRU_PORT"))
+    .addOption(etcdServerOption());
   return agentOptions(cmd)
     .action(async (...args: unknown[]) => {
       const c = args.at(-1) as CommandUnknownOpts;
-      const opts = c.opts() as unknown as RunFlags & {
-        state: string;
-        cluster?: string;
-        name?: string;
-        address?: string;
-        port?: string;
-      };
+      const opts = runFlagsOf<
+        RunFlags & {
+          state: string;
+          cluster?: string;
+          name?: string;
+          address?: string;
+          port?: string;
+        }
+      >(c);
       const saved = await deps.readIdentity(opts.state).catch((err) => {
         throw new ExitError(`Cannot read identity file ${opts.state}: ${err.message}`, 2);
       });

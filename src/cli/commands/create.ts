@@ -7,7 +7,7 @@
  */
 
 import { Command } from "@commander-js/extra-typings";
-import { type CliDeps, storeOptionsOf } from "../context.ts";
+import { type CliDeps, etcdServerOption, storeOptionsOf } from "../context.ts";
 import { newUuidHex } from "../../domain/random.ts";
 import { assertName } from "../../cluster/keys.ts";
 
@@ -16,6 +16,7 @@ export function createCommand(deps: CliDeps) {
   return new Command("create")
     .description("create a cluster in etcd and print <cluster>:<uuid>")
     .argument("<cluster>", "cluster name")
+    .addOption(etcdServerOption())
     .action(async (cluster, _opts, cmd) => {
       assertName("cluster", cluster);
       const store = await deps.openStore(storeOptionsOf(cmd));

@@ -1,8 +1,10 @@
 /**
  * `gru join <cluster>`: registers this node under the cluster (claiming its name for one lease
- * TTL), saves its identity to the state file, and tells how to start the agent — or, with
- * `--run`, becomes the agent at once. A name held by a live node is refused, never silently
- * replaced (docs/compat.md#d28).
+ * TTL), saves its identity to the state file and becomes the node's agent, as the original did:
+ * in the foreground, serving the API, its loop inactive until `start agent`; SIGINT/SIGTERM
+ * leave cleanly (lease revoked, containers left running). `--register-only` stops after the
+ * registration (cloud-init does that, then systemd runs `gru agent`). A name held by a live node
+ * is refused, never silently replaced (docs/compat.md#d28).
  *
  * @module
  */
@@ -11,6 +13,7 @@ import { Command, type CommandUnknownOpts, Option } from "@commander-js/extra-ty
 import {
   type CliDeps,
   DEFAULT_STATE_FILE,
+  etcdServerOption,
   ExitError,
   type NodeIdentity,
   storeOptionsOf,
@@ -18,19 +21,32 @@ import {
 import { newUuidHex } from "../../domain/random.ts";
 import { randomNodeName } from "../../domain/names.ts";
 import { assertName } from "../../cluster/keys.ts";
-import { ConflictError } from "../../domain/errors.ts";
-import { agentOptions, parsePort, type RunFlags, runOptionsFrom } from "./agent.ts";
+import { ConflictError, errorMessage } from "../../domain/errors.ts";
+import {
+  agentOptions,
+  checkRunFlags,
+  parsePort,
+  type RunFlags,
+  runFlagsOf,
+  runOptionsFrom,
+} from "./agent.ts";
 import { tlsPathsOf } from "../tls_options.ts";
 import { generateSigningKey } from "../../agent/gossip/signing.ts";
 
 /** The `join` command. */
 export function joinCommand(deps: CliDeps) {
   const cmd = new Command("join")
-    .description("register this node in a cluster and save its identity")
+    .description(
+      "join a cluster and run this node's agent (loop inactive until `start agent`); " +
+        "--register-only: register, save the identity and exit",
+    )
     .argument("<cluster>", "cluster name")
     .addOption(new Option("-n, --name <name>", "node name (default: a random free name)"))
     .addOption(
-      new Option("-a, --address <ip>", "IP advertised to peers (default: first non-loopback)")
+      new Option(
+        "-a, --address <ip>",
+        "IP advertised to peers (default: the first non-loopback one, container bridges last)",
+      )
         .env("HostIP"),
     )
     .addOption(
@@ -39,28 +55,44 @@ export function joinCommand(deps: CliDeps) {
     .addOption(
       new Option("--state <file>", "identity file").env("GRU_STATE").default(DEFAULT_STATE_FILE),
     )
-    .option("--run", "run the agent in this process after joining (the original's behaviour)");
+    .addOption(etcdServerOption())
+    .option(
+      "--register-only",
+      "register the node and save its identity, then exit (run the agent later: gru agent)",
+    )
+    .addOption(
+      new Option("--run", "no-op, kept for compatibility: join runs the agent by default")
+        .hideHelp(),
+    );
   return agentOptions(cmd).action(async (...args: unknown[]) => {
     const cluster = args[0] as string;
     const c = args.at(-1) as CommandUnknownOpts;
-    const opts = c.opts() as unknown as RunFlags & {
-      name?: string;
-      address?: string;
-      port: string;
-      state: string;
-      run?: boolean;
-    };
+    const opts = runFlagsOf<
+      RunFlags & {
+        name?: string;
+        address?: string;
+        port: string;
+        state: string;
+        run?: boolean;
+        registerOnly?: boolean;
+      }
+    >(c);
+    if (opts.run && opts.registerOnly) {
+      throw new ExitError("--run and --register-only contradict each other: give one", 2);
+    }
     assertName("cluster", cluster);
     const storeOpts = storeOptionsOf(c);
     const tls = tlsPathsOf(c);
     const scheme = tls?.cert ? "https" : "http";
     const port = parsePort(opts.port);
+    const { ttl } = checkRunFlags(opts);
     const address = opts.address ?? deps.detectHostIp();
     if (!address) {
       throw new ExitError("Cannot find a non-loopback IPv4 address: pass --address <ip>", 2);
     }
     const store = await deps.openStore(storeOpts);
     let identity: NodeIdentity;
+    let statePath: string | undefined = opts.state;
     try {
       await store.requireCluster(cluster);
       const previous = await deps.readIdentity(opts.state).catch(() => undefined);
@@ -93,7 +125,7 @@ export function joinCommand(deps: CliDeps) {
         signingKey: (same ? previous.signingKey : undefined) ?? await generateSigningKey(),
       };
       // Claim the name for one TTL: the agent takes the registration over when it starts.
-      const lease = await store.kv.grantLease(Number(opts.ttl));
+      const lease = await store.kv.grantLease(ttl);
       await store.registerNode(cluster, {
         config: {
           uuid: identity.uuid,
@@ -108,12 +140,23 @@ export function joinCommand(deps: CliDeps) {
         active: false,
       }, lease.id);
       lease.release();
-      await deps.writeIdentity(opts.state, identity);
+      try {
+        await deps.writeIdentity(opts.state, identity);
+      } catch (err) {
+        // Registration only: the identity is the whole point. Running: the agent runs anyway.
+        if (opts.registerOnly) throw err;
+        statePath = undefined;
+        deps.output.err(
+          `Warning: cannot save the identity to ${opts.state} (${errorMessage(err)}): the ` +
+            `agent runs, but a restart needs "gru join" again (choose the file: --state, env ` +
+            `GRU_STATE)`,
+        );
+      }
     } finally {
       await store.kv.close();
     }
     deps.output.out(`Joined cluster ${cluster} as node ${identity.name} (${address}:${port}).`);
-    if (!opts.run) {
+    if (opts.registerOnly) {
       deps.output.out(
         `Identity saved to ${opts.state}. Start the agent: gru agent --state ${opts.state}` +
           `  (or: systemctl enable --now gru-agent)`,
@@ -121,7 +164,7 @@ export function joinCommand(deps: CliDeps) {
       return;
     }
     deps.output.out("Waiting for commands...");
-    const code = await deps.runAgent(runOptionsFrom(identity, storeOpts, opts, opts.state));
+    const code = await deps.runAgent(runOptionsFrom(identity, storeOpts, opts, statePath));
     if (code !== 0) throw new ExitError(`Agent exited with code ${code}`, code);
   });
 }

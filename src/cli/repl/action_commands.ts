@@ -42,7 +42,7 @@ export function parseCpuBound(text: string): number {
 }
 
 /**
- * `set node <node|all> base-services <service>...|none` and
+ * `set node <node|all> base-services [<service>...|none]` (no names, or `none`, clears them) and
  * `set node <node|all> cpumin|cpumax <x>`.
  *
  * @param args The words after `set`.
@@ -57,14 +57,18 @@ export async function setCommand(args: readonly string[], ctx: Ctx): Promise<voi
   const subject = args[0]?.toLowerCase();
   if (subject === undefined) throw usageError("set", `Missing what to set`);
   if (subject !== "node") throw usageError("set", `Unknown "set" subject "${args[0]}"`);
-  if (args.length < 4) throw usageError("set", `Not enough arguments to "set node"`);
+  const property = args[2]?.toLowerCase();
+  // `base-services` with no names clears them, as in the original (`none` works too).
+  if (args.length < (property === "base-services" ? 3 : 4)) {
+    throw usageError("set", `Not enough arguments to "set node"`);
+  }
   const target = args[1]!;
-  const property = args[2]!.toLowerCase();
   const values = args.slice(3);
   const { deps } = ctx;
   switch (property) {
     case "base-services": {
-      const none = values.length === 1 && values[0]!.toLowerCase() === "none";
+      const none = values.length === 0 ||
+        (values.length === 1 && values[0]!.toLowerCase() === "none");
       const services = none ? [] : [...new Set(values)];
       const cluster = requireSessionCluster(ctx.session);
       await requireServices(deps.store, { cluster, services });

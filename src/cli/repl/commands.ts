@@ -1,12 +1,13 @@
 /**
  * The REPL's pure core: one line in, output out. Dispatches on the first word to the command
- * handlers; any error becomes `Error: <message>` on stderr and the session goes on.
+ * handlers; any error becomes `Error: <message>` on stderr, and the line's outcome says whether
+ * it failed and whether it was a usage error (the loop decides whether to go on).
  *
  * @module
  */
 
-import { errorMessage } from "../../domain/errors.ts";
-import type { ReplDeps, ReplSession } from "./session.ts";
+import { errorMessage, ValidationError } from "../../domain/errors.ts";
+import { type ReplDeps, type ReplSession, UsageError } from "./session.ts";
 import { tokenize } from "./tokenize.ts";
 import { helpText, usageError } from "./usage.ts";
 import { listCommand, showCommand, useCommand } from "./inspect_commands.ts";
@@ -57,8 +58,48 @@ const HANDLERS: Record<string, Handler> = {
 export const COMMAND_WORDS: readonly string[] = Object.keys(HANDLERS).sort();
 
 /**
+ * How a line went: `ok`; `usage` (a malformed line, an unknown command or a bad value: the
+ * `ValidationError`s, exit 2 in a script); `failed` (anything else, exit 1).
+ */
+export type LineOutcome = "ok" | "usage" | "failed";
+
+/**
  * Runs one REPL line. Blank lines and `#` comments do nothing; `exit`/`quit` set
  * `session.exit`. Never throws: an error prints `Error: <message>` to `deps.output.err`.
+ *
+ * @param line One line of input.
+ * @param session The session (current cluster, completion cache, exit flag).
+ * @param deps The store, the agent client factory and the output.
+ * @returns How the line went.
+ *
+ * @example Running a line
+ * ```ts ignore
+ * await runLine("use nosuch", newSession(), { store, agents, output }); // "failed"
+ * ```
+ */
+export async function runLine(
+  line: string,
+  session: ReplSession,
+  deps: ReplDeps,
+): Promise<LineOutcome> {
+  const words = tokenize(line);
+  const command = words[0];
+  if (command === undefined) return "ok";
+  try {
+    const handler = Object.hasOwn(HANDLERS, command) ? HANDLERS[command] : undefined;
+    if (handler === undefined) {
+      throw new UsageError(`Unknown command "${command}": type "help" for the list of commands`);
+    }
+    await handler(words.slice(1), { session, deps });
+    return "ok";
+  } catch (err) {
+    deps.output.err(`Error: ${errorMessage(err)}`);
+    return err instanceof ValidationError ? "usage" : "failed";
+  }
+}
+
+/**
+ * Runs one REPL line, as {@linkcode runLine}.
  *
  * @param line One line of input.
  * @param session The session (current cluster, completion cache, exit flag).
@@ -76,18 +117,5 @@ export async function runReplLine(
   session: ReplSession,
   deps: ReplDeps,
 ): Promise<boolean> {
-  const words = tokenize(line);
-  const command = words[0];
-  if (command === undefined) return true;
-  try {
-    const handler = Object.hasOwn(HANDLERS, command) ? HANDLERS[command] : undefined;
-    if (handler === undefined) {
-      throw new Error(`Unknown command "${command}": type "help" for the list of commands`);
-    }
-    await handler(words.slice(1), { session, deps });
-    return true;
-  } catch (err) {
-    deps.output.err(`Error: ${errorMessage(err)}`);
-    return false;
-  }
+  return await runLine(line, session, deps) === "ok";
 }

@@ -244,8 +244,19 @@ const CASES: Case[] = [
     err: [/Unknown "set" subject "service"/],
   },
   {
-    name: "set node n1 base-services without services",
+    name: "set node n1 base-services without services clears them",
     lines: ["set node n1 base-services"],
+    out: "NODE  STATUS\nn1    done",
+    sent: { n1: ["update node-base-services []"] },
+  },
+  {
+    name: "set node n1 without a property",
+    lines: ["set node n1"],
+    err: [/Not enough arguments/],
+  },
+  {
+    name: "set node n1 cpumin without a value",
+    lines: ["set node n1 cpumin"],
     err: [/Not enough arguments/],
   },
   {
@@ -413,6 +424,7 @@ const CASES: Case[] = [
     failing: ["n2"],
     out:
       "NODE  STATUS\nn1    done\nn2    error: Cannot reach agent at http://10.0.0.2:5000: refused\nn3    done",
+    err: [/^Error: 1 of 3 nodes failed: n2$/],
     sent: { n1: ["start agent null"], n2: ["start agent null"], n3: ["start agent null"] },
   },
   // update
@@ -478,6 +490,7 @@ const CASES: Case[] = [
     failing: ["n1"],
     out:
       "NODE  SERVICE  STATUS\nn1    db       error: Cannot reach agent at http://10.0.0.1:5000: refused\nn2    web      done",
+    err: [/^Error: 1 of 2 nodes failed: n1$/],
     sent: {
       n1: ['update node-base-services ["db"]'],
       n2: ['update node-base-services ["web"]', 'start service "web"'],
@@ -529,6 +542,7 @@ const CASES: Case[] = [
     failing: ["n3"],
     services: { n1: [], n2: [] },
     outHas: ["n3    error: Cannot reach agent at http://10.0.0.3:5000: refused"],
+    err: [/^Error: 1 of 3 nodes failed: n3$/],
     sent: {
       n1: ["update node-base-services []"],
       n2: ["update node-base-services []"],
@@ -540,8 +554,8 @@ const CASES: Case[] = [
     name: "help on one command",
     lines: ["help set"],
     out: [
-      "set node <node|all> base-services <service>...|none  set the services a node always keeps running",
-      "set node <node|all> cpumin|cpumax <0..1>             set a node's CPU bounds",
+      "set node <node|all> base-services [<service>...|none]  set the services a node always keeps running (none: clear them)",
+      "set node <node|all> cpumin|cpumax <0..1>               set a node's CPU bounds",
     ].join("\n"),
   },
   { name: "help on an unknown command", lines: ["help fly"], err: [/Unknown command "fly"/] },
@@ -656,13 +670,18 @@ Deno.test("runReplLine() deploy needs at least as many nodes as services", async
     const { deps, output } = fakeDeps(fixture, fake);
     await runReplLine("deploy", newSession("c1"), deps);
     assert.deepEqual(output.stderr, [
-      "Error: Cannot deploy: not enough nodes (2 services, 1 live nodes)",
+      'Error: Cannot deploy: not enough nodes (2 services, 1 live node): start an agent ("gru ' +
+      'join c1") on 1 more node',
     ]);
     assert.deepEqual(fake.sent, []);
     await runReplLine("deploy", newSession("c2"), deps);
     assert.deepEqual(output.stdout, ['Nothing to deploy: cluster "c2" has no services']);
     await runReplLine("start agent all", newSession("c2"), deps);
-    assert.match(output.stderr[1]!, /No live nodes in cluster "c2"/);
+    assert.equal(
+      output.stderr[1],
+      'Error: No live agent in cluster "c2": start one with "gru join c2" (or "gru agent") on ' +
+        "each node",
+    );
   } finally {
     await fixture.close();
   }
@@ -680,7 +699,7 @@ Deno.test("runReplLine() help lists every command with its usage", async () => {
         "list clusters|nodes|services",
         "show node <node|all> config|constraints|resources",
         "show decisions [node]",
-        "set node <node|all> base-services <service>...|none",
+        "set node <node|all> base-services [<service>...|none]",
         "set node <node|all> cpumin|cpumax <0..1>",
         "start agent <node>...|all",
         "start service <service> [node] <node>...|all",
@@ -733,6 +752,30 @@ Deno.test("show node constraints falls back on etcd's desired state when the age
         "n3    -              0.20     0.80     base-services=etcd cpu-min=default cpu-max=etcd",
       ].join("\n"),
     );
+  } finally {
+    await fixture.close();
+  }
+});
+
+Deno.test("runReplLine() says plainly when no agent is alive", async () => {
+  const fixture = await makeFixture({ nodes: [], services: SERVICES });
+  try {
+    const fake = fakeAgents();
+    const { deps, output } = fakeDeps(fixture, fake);
+    const hint = 'No live agent in cluster "c1": start one with "gru join c1" (or "gru agent") ' +
+      "on each node";
+    assert.equal(await runReplLine("list nodes", newSession("c1"), deps), true);
+    assert.deepEqual(output.stdout, [
+      "NAME  ADDRESS  ACTIVE  CORES  MEMORY  BASE-SERVICES",
+      "TOTAL: 0",
+      "ACTIVE: 0",
+      hint,
+    ]);
+    assert.equal(await runReplLine("deploy", newSession("c1"), deps), false);
+    assert.deepEqual(output.stderr, [`Error: Cannot deploy: ${hint}`]);
+    assert.equal(await runReplLine("start service web node n1", newSession("c1"), deps), false);
+    assert.equal(output.stderr[1], `Error: Unknown node "n1" in cluster "c1". ${hint}`);
+    assert.deepEqual(fake.sent, []);
   } finally {
     await fixture.close();
   }

@@ -6,7 +6,7 @@
  */
 
 import type { NodeRecord } from "../../domain/model.ts";
-import { errorMessage, ValidationError } from "../../domain/errors.ts";
+import { ConflictError, errorMessage } from "../../domain/errors.ts";
 import {
   type ReplAgent,
   type ReplDeps,
@@ -15,7 +15,7 @@ import {
 } from "./session.ts";
 import { formatTable } from "./table.ts";
 import { usageError } from "./usage.ts";
-import { agentFor, forEachNode, statusTable } from "./fanout.ts";
+import { agentFor, forEachNode, noLiveAgent, requireAllDone, statusTable } from "./fanout.ts";
 
 /** Context of a command handler. */
 interface Ctx {
@@ -26,7 +26,8 @@ interface Ctx {
 /**
  * `deploy`: pairs services and live nodes, both sorted by name (the i-th service goes to the
  * i-th node); on each pair sets the node's base services to `[service]` and starts the service.
- * Needs at least as many nodes as services. Prints `NODE SERVICE STATUS`.
+ * Needs at least as many nodes as services. Prints `NODE SERVICE STATUS`; fails after it when a
+ * node failed.
  *
  * @param args The words after `deploy` (none).
  * @param ctx The session and dependencies.
@@ -46,9 +47,13 @@ export async function deployCommand(args: readonly string[], ctx: Ctx): Promise<
     deps.output.out(`Nothing to deploy: cluster "${cluster}" has no services`);
     return;
   }
+  if (nodes.length === 0) throw new ConflictError(`Cannot deploy: ${noLiveAgent(cluster)}`);
   if (nodes.length < services.length) {
-    throw new ValidationError(
-      `Cannot deploy: not enough nodes (${services.length} services, ${nodes.length} live nodes)`,
+    const missing = services.length - nodes.length;
+    throw new ConflictError(
+      `Cannot deploy: not enough nodes (${services.length} services, ${nodes.length} live ` +
+        `node${nodes.length > 1 ? "s" : ""}): start an agent ("gru join ${cluster}") on ` +
+        `${missing} more node${missing > 1 ? "s" : ""}`,
     );
   }
   const agent = await agentFor(deps, cluster);
@@ -66,6 +71,7 @@ export async function deployCommand(args: readonly string[], ctx: Ctx): Promise<
     ["NODE", "SERVICE", "STATUS"],
     outcomes.map((o, i) => [o.node, pairs[i]!.service, o.status]),
   ));
+  requireAllDone(outcomes);
 }
 
 /** Instances of one service running on a node, as told by its agent. */
@@ -192,10 +198,11 @@ export async function undeployCommand(args: readonly string[], ctx: Ctx): Promis
   const services = (await deps.store.listServices(cluster)).map((s) => s.name).sort();
   const nodes = await deps.store.listNodes(cluster);
   if (nodes.length === 0) {
-    deps.output.out(`Nothing to undeploy: cluster "${cluster}" has no live nodes`);
+    deps.output.out(`Nothing to undeploy: ${noLiveAgent(cluster)}`);
     return;
   }
   const agent = await agentFor(deps, cluster);
   const outcomes = await forEachNode(nodes, (node) => undeployNode(agent, node, services));
   deps.output.out(statusTable(outcomes));
+  requireAllDone(outcomes);
 }

@@ -1,12 +1,13 @@
 /**
  * Resolving node and service names given to REPL commands, and sending one command to many
- * nodes while reporting each node's outcome separately (a failing node never stops the others).
+ * nodes while reporting each node's outcome separately (a failing node never stops the others;
+ * the command then fails after its table, so a script sees it).
  *
  * @module
  */
 
 import type { NodeRecord } from "../../domain/model.ts";
-import { errorMessage, NotFoundError, ValidationError } from "../../domain/errors.ts";
+import { errorMessage, GruError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type { ClusterStore } from "../../cluster/cluster_store.ts";
 import type { AgentCommand } from "../../api/protocol.ts";
 import type { ReplAgent, ReplDeps } from "./session.ts";
@@ -18,6 +19,45 @@ export interface NodeOutcome {
   node: string;
   /** `done…` or `error: <message>`. */
   status: string;
+}
+
+/**
+ * What to say when a cluster has no live agent: node records live only while their agent keeps
+ * its lease, so none means no agent runs.
+ *
+ * @param cluster The cluster.
+ * @returns The sentence, naming the commands that start an agent.
+ *
+ * @example
+ * ```ts
+ * import { noLiveAgent } from "./fanout.ts";
+ * noLiveAgent("c1"); // 'No live agent in cluster "c1": start one with "gru join c1" …'
+ * ```
+ */
+export function noLiveAgent(cluster: string): string {
+  return `No live agent in cluster "${cluster}": start one with "gru join ${cluster}" ` +
+    `(or "gru agent") on each node`;
+}
+
+/**
+ * Fails when any node's outcome is an error (after the table was printed).
+ *
+ * @param outcomes One outcome per node.
+ * @throws {GruError} Naming the nodes that failed.
+ *
+ * @example
+ * ```ts
+ * import { requireAllDone } from "./fanout.ts";
+ * requireAllDone([{ node: "n1", status: "done" }]); // no error
+ * ```
+ */
+export function requireAllDone(outcomes: readonly NodeOutcome[]): void {
+  const failed = outcomes.filter((o) => o.status.startsWith("error"));
+  if (failed.length === 0) return;
+  throw new GruError(
+    `${failed.length} of ${outcomes.length} node${outcomes.length > 1 ? "s" : ""} failed: ` +
+      failed.map((o) => o.node).join(", "),
+  );
 }
 
 function quoted(names: readonly string[]): string {
@@ -49,7 +89,7 @@ export async function resolveNodes(
     if (targets.length > 1) {
       throw new ValidationError(`"all" cannot be combined with node names`);
     }
-    if (all.length === 0) throw new NotFoundError(`No live nodes in cluster "${cluster}"`);
+    if (all.length === 0) throw new NotFoundError(noLiveAgent(cluster));
     return all;
   }
   const byName = new Map(all.map((n) => [n.config.name, n]));
@@ -57,7 +97,8 @@ export async function resolveNodes(
   const unknown = names.filter((n) => !byName.has(n));
   if (unknown.length > 0) {
     throw new NotFoundError(
-      `Unknown node${unknown.length > 1 ? "s" : ""} ${quoted(unknown)} in cluster "${cluster}"`,
+      `Unknown node${unknown.length > 1 ? "s" : ""} ${quoted(unknown)} in cluster "${cluster}"` +
+        (all.length === 0 ? `. ${noLiveAgent(cluster)}` : ""),
     );
   }
   return names.map((n) => byName.get(n)!);
@@ -148,6 +189,7 @@ export function forEachNode(
  * @param deps The REPL dependencies.
  * @param options The cluster, the nodes and the command.
  * @returns The outcomes.
+ * @throws {GruError} After the table, when a node failed.
  *
  * @example Starting agents
  * ```ts ignore
@@ -164,6 +206,7 @@ export async function sendToNodes(
     (n) => agent.command(n.config.address, options.command),
   );
   deps.output.out(statusTable(outcomes));
+  requireAllDone(outcomes);
   return outcomes;
 }
 

@@ -11,7 +11,7 @@ import type { NodeStateView } from "../../agent/node_state.ts";
 import { type ReplDeps, type ReplSession, requireSessionCluster } from "./session.ts";
 import { formatBytes, formatList, formatTable } from "./table.ts";
 import { usageError } from "./usage.ts";
-import { agentFor, resolveNodes } from "./fanout.ts";
+import { agentFor, noLiveAgent, resolveNodes } from "./fanout.ts";
 
 /** The fields of an agent's decision record that `show decisions` prints. */
 interface DecisionRow {
@@ -94,6 +94,7 @@ export async function listCommand(
       ));
       deps.output.out(`TOTAL: ${nodes.length}`);
       deps.output.out(`ACTIVE: ${nodes.filter((n) => n.active).length}`);
+      if (nodes.length === 0) deps.output.out(noLiveAgent(cluster));
       session.names.nodes = nodes.map((n) => n.config.name);
       return;
     }

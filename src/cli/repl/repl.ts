@@ -2,9 +2,11 @@
  * The REPL loop of `gru manage`, over `node:readline`.
  *
  * Interactive (a TTY): banner, prompt `gru(<cluster>)> `, tab completion, history loaded from and
- * appended to a file. Piped: reads line by line without prompts and stops at EOF. Lines run one
- * at a time, in order; a failing line prints `Error: …` and the loop goes on. Too-short commands
- * crashed the original, which also spun on EOF (docs/compat.md#d7).
+ * appended to a file; a failing line prints `Error: …` and the session goes on. Piped: reads
+ * line by line without prompts, stops at EOF, and stops at the first failing line (its number
+ * and text are in the summary, so `gru manage` can exit 1, or 2 for a usage error). Lines run
+ * one at a time, in order. Too-short commands crashed the original, which also spun on EOF
+ * (docs/compat.md#d7).
  *
  * @module
  */
@@ -12,7 +14,7 @@
 import { createInterface, type Interface } from "node:readline";
 import type { ClusterStore } from "../../cluster/cluster_store.ts";
 import type { Output } from "../context.ts";
-import { runReplLine } from "./commands.ts";
+import { runLine } from "./commands.ts";
 import { complete, refreshNames } from "./completer.ts";
 import { newSession, type ReplAgent, type ReplDeps } from "./session.ts";
 
@@ -37,6 +39,18 @@ export interface RunReplOptions {
   historyFile?: string | undefined;
   /** Interactive mode: prompt, banner, line editing and completion. */
   terminal: boolean;
+  /** Stop at the first failing line (a script). @default !terminal */
+  stopOnError?: boolean | undefined;
+}
+
+/** The line a stopped run failed at. */
+export interface ReplFailure {
+  /** 1-based line number. */
+  line: number;
+  /** The line as read. */
+  text: string;
+  /** A usage error (malformed line, unknown command, bad value) rather than a failure. */
+  usage: boolean;
 }
 
 /** What a REPL run did. */
@@ -45,6 +59,8 @@ export interface ReplSummary {
   lines: number;
   /** Lines that failed with an error. */
   errors: number;
+  /** Set when the run stopped at a failing line (`stopOnError`). */
+  failed?: ReplFailure;
 }
 
 /**
@@ -131,6 +147,7 @@ function lineQueue(rl: Interface) {
  */
 export async function runRepl(options: RunReplOptions): Promise<ReplSummary> {
   const { output, store, terminal, historyFile } = options;
+  const stopOnError = options.stopOnError ?? !terminal;
   const deps: ReplDeps = { store, agents: options.agents, output };
   if (options.cluster !== undefined) await store.requireCluster(options.cluster);
   const session = newSession(options.cluster);
@@ -165,7 +182,14 @@ export async function runRepl(options: RunReplOptions): Promise<ReplSummary> {
     for (let line = await queue.next(); line !== undefined; line = await queue.next()) {
       summary.lines++;
       if (historyFile !== undefined && line.trim() !== "") await appendHistory(historyFile, line);
-      if (!await runReplLine(line, session, deps)) summary.errors++;
+      const outcome = await runLine(line, session, deps);
+      if (outcome !== "ok") {
+        summary.errors++;
+        if (stopOnError) {
+          summary.failed = { line: summary.lines, text: line, usage: outcome === "usage" };
+          break;
+        }
+      }
       if (session.exit) break;
       if (terminal) {
         rl.setPrompt(promptFor(session.cluster));

@@ -28,7 +28,7 @@ Deno.test("promptFor() shows the cluster", () => {
   assert.equal(promptFor("c1"), "gru(c1)> ");
 });
 
-Deno.test("runRepl() piped: runs every line without prompts, survives errors, ends at EOF", async () => {
+Deno.test("runRepl() piped with stopOnError false: runs every line, survives errors, ends at EOF", async () => {
   await withFixture(async ({ store }) => {
     const output = memoryOutput();
     const fake = fakeAgents();
@@ -41,6 +41,7 @@ Deno.test("runRepl() piped: runs every line without prompts, survives errors, en
       store,
       agents: fake.agents,
       terminal: false,
+      stopOnError: false,
     });
     assert.deepEqual(summary, { lines: 8, errors: 3 });
     assert.deepEqual(output.stdout, [
@@ -234,5 +235,92 @@ Deno.test("runRepl() interactive: Ctrl-C clears the line, and leaves on an empty
     assert.deepEqual(summary, { lines: 1, errors: 0 });
     assert.deepEqual(output.stderr, []);
     input.destroy();
+  });
+});
+
+Deno.test("runRepl() piped: stops at the first failing line and names it", async (t) => {
+  const cases: {
+    name: string;
+    input: string;
+    summary: unknown;
+    stdout: string[];
+  }[] = [
+    {
+      name: "every line works: no failure",
+      input: "use c1\nlist services\n",
+      summary: { lines: 2, errors: 0 },
+      stdout: ["Using cluster c1", "NAME  IMAGE           CPUS  MEMORY  PORTS", "TOTAL: 1"],
+    },
+    {
+      name: "a failing command (unknown cluster): not a usage error",
+      input: "list clusters\nuse nosuch\nuse c1\n",
+      summary: { lines: 2, errors: 1, failed: { line: 2, text: "use nosuch", usage: false } },
+      stdout: ["NAME  UUID\nc1    uuid-c1\nc2    uuid-c2", "TOTAL: 2"],
+    },
+    {
+      name: "an unknown command is a usage error",
+      input: "use c1\n\nfly away\nlist nodes\n",
+      summary: { lines: 3, errors: 1, failed: { line: 3, text: "fly away", usage: true } },
+      stdout: ["Using cluster c1"],
+    },
+    {
+      name: "a bad value is a usage error",
+      input: "use c1\nset node n1 cpumax 2\n",
+      summary: {
+        lines: 2,
+        errors: 1,
+        failed: { line: 2, text: "set node n1 cpumax 2", usage: true },
+      },
+      stdout: ["Using cluster c1"],
+    },
+    {
+      name: "a node that fails a command fails the line",
+      input: "use c1\nstart agent n1\nlist nodes\n",
+      summary: { lines: 2, errors: 1, failed: { line: 2, text: "start agent n1", usage: false } },
+      stdout: ["Using cluster c1", "NODE  STATUS\nn1    error: refused"],
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      await withFixture(async ({ store }) => {
+        const output = memoryOutput();
+        const fake = fakeAgents();
+        fake.failures.set("http://10.0.0.1:5000", new Error("refused"));
+        const summary = await runRepl({
+          input: piped(c.input),
+          output,
+          store,
+          agents: fake.agents,
+          terminal: false,
+        });
+        assert.deepEqual(summary, c.summary);
+        assert.deepEqual(
+          output.stdout.map((l) => l.startsWith("NAME  IMAGE") ? l.split("\n")[0] : l),
+          c.stdout,
+        );
+      });
+    });
+  }
+});
+
+Deno.test("runRepl() interactive: a failing line does not end the session", async () => {
+  await withFixture(async ({ store }) => {
+    const input = new PassThrough();
+    const screen = new PassThrough();
+    screen.resume();
+    const output = memoryOutput();
+    const done = runRepl({
+      input,
+      terminalOutput: screen,
+      output,
+      store,
+      agents: fakeAgents().agents,
+      terminal: true,
+    });
+    input.write("use nosuch\rfly\ruse c1\r");
+    input.end();
+    const summary = await done;
+    assert.deepEqual(summary, { lines: 3, errors: 2 });
+    assert.equal(output.stdout.at(-1), "Using cluster c1");
   });
 });

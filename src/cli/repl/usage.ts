@@ -36,8 +36,8 @@ export const USAGES: readonly CommandUsage[] = [
   },
   {
     command: "set",
-    usage: "set node <node|all> base-services <service>...|none",
-    summary: "set the services a node always keeps running",
+    usage: "set node <node|all> base-services [<service>...|none]",
+    summary: "set the services a node always keeps running (none: clear them)",
   },
   {
     command: "set",
