@@ -32,7 +32,12 @@ async function main(args: string[]): Promise<number> {
       consoleOutput.err(`Error: ${err.message}`);
       return err.code === "validation" ? 2 : 1;
     }
-    if (err instanceof Deno.errors.NotCapable) {
+    // A TypeError of the same text: a module `deno run` loads lazily (lazy dynamic imports)
+    // without read access to its file (the compiled binary embeds its modules).
+    if (
+      err instanceof Deno.errors.NotCapable ||
+      (err instanceof TypeError && /^Requires \w+ access to /.test(err.message))
+    ) {
       // The compiled binary's permissions are fixed (scripts/compile.ts): say what was refused,
       // without a stack trace or Deno's "run again with --allow-…" advice.
       consoleOutput.err(

@@ -16,6 +16,9 @@
  * into the binary (scripts/compile.ts), `--v8 FLAGS` replacing the latter (`--v8 none`: none;
  * several sets separated by `;` run one footprint agent each), `--allow-all` replacing the former
  * (Deno grants reads of /proc and /sys, hence the cgroup usage reader, only with all permissions).
+ * `--cgroup-bind` (as root): the footprint agents read the cgroup tree and /proc through bind
+ * mounts under the run's temp dir, named by `GRU_CGROUP_ROOT`/`GRU_PROC_ROOT`, as
+ * deploy/gru-agent.service sets up, so the binary's permissions reach the cgroup reader.
  * `--profile`: the footprint agents run with `--inspect` and print V8's CPU profile of the window
  * (self time by function and by file).
  * Containers carry `gru.test-run=<run>` and are removed at the end, clusters are deleted from
@@ -51,6 +54,7 @@ const logReading = argv.includes("--log-reading");
 const sections = argv.filter((a) => !a.startsWith("--"));
 const want = (s: string) => sections.length === 0 || sections.includes(s);
 const allowAll = argv.includes("--allow-all");
+const cgroupBind = argv.includes("--cgroup-bind");
 const v8Of = (spec: string) =>
   spec === "" ? [...V8_FLAGS] : spec === "none" ? [] : [`--v8-flags=${spec}`];
 const gruArgs = (spec: string) => [
@@ -126,6 +130,24 @@ function printProfile(nodes: ProfileNode[]) {
 const tmp = await Deno.makeTempDir({ prefix: "gru-bench-light-" });
 await Deno.writeTextFile(`${tmp}/empty.ts`, "");
 const clusters: string[] = [];
+/** Agent processes running now (killed by the cleanup of an interrupted run). */
+const live = new Set<Deno.ChildProcess>();
+/** Bind mounts made for `--cgroup-bind`, unmounted before the temp dir is removed. */
+const mounts: string[] = [];
+async function bindMounts(): Promise<Record<string, string>> {
+  if (!cgroupBind) return {};
+  for (
+    const [from, to, how] of [
+      ["/sys/fs/cgroup", `${tmp}/cgroup`, "--rbind"],
+      ["/proc", `${tmp}/proc`, "--bind"],
+    ] as const
+  ) {
+    await Deno.mkdir(to);
+    mounts.push(to);
+    await sh("mount", [how, from, to]);
+  }
+  return { GRU_CGROUP_ROOT: `${tmp}/cgroup`, GRU_PROC_ROOT: `${tmp}/proc` };
+}
 
 async function sh(cmd: string, args: string[], env?: Record<string, string>): Promise<string> {
   const out = await new Deno.Command(cmd, {
@@ -176,6 +198,7 @@ async function toHealth(args: string[], port: number): Promise<number> {
     stdout: "null",
     stderr: "piped",
   }).spawn();
+  live.add(child);
   const errText = new Response(child.stderr).text();
   let ms = NaN;
   try {
@@ -199,6 +222,7 @@ async function toHealth(args: string[], port: number): Promise<number> {
 
 /** SIGTERM, then SIGKILL after 10 s (and says so). */
 async function stop(child: Deno.ChildProcess, what: string): Promise<void> {
+  live.delete(child);
   try {
     child.kill("SIGTERM");
   } catch {
@@ -338,6 +362,7 @@ async function footprint() {
   );
   const token = await newCluster(cluster);
   await gru(["config", "import", cluster, conf]);
+  const agentEnv = await bindMounts();
   const rows: string[] = [];
   let have = 0;
   for (const n of COUNTS) {
@@ -359,10 +384,13 @@ async function footprint() {
           ...["--state", `${tmp}/m1.json`, "--active"],
         ],
         cwd: ROOT,
+        env: agentEnv,
         stdin: "null",
         stdout: "null",
-        stderr: "null",
+        stderr: "piped",
       }).spawn();
+      live.add(agent);
+      const agentLog = new Response(agent.stderr).text();
       try {
         await sleep(15_000);
         const seen = await fetch(`http://127.0.0.1:${port}/gru/v1/services/idle`, {
@@ -388,6 +416,8 @@ async function footprint() {
         console.log(rows.at(-1));
       } finally {
         await stop(agent, "agent");
+        const source = /usage read from "?([\w-]+)/.exec(await agentLog)?.[1] ?? "?";
+        console.log(`  (agent's container usage reader: ${source})`);
       }
     }
   }
@@ -402,20 +432,50 @@ async function footprint() {
   for (const r of rows) console.log(r);
 }
 
+/** Removes this run's containers, clusters and files (once). */
+let cleaned: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  return cleaned ??= (async () => {
+    for (const child of live) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    const ids = (await sh("docker", ["ps", "-aq", "--filter", `label=${LABEL_TEST_RUN}=${run}`]))
+      .split("\n").filter(Boolean);
+    for (let i = 0; i < ids.length; i += 50) {
+      await sh("docker", ["rm", "-f", ...ids.slice(i, i + 50)]).catch((e) => console.error(e));
+    }
+    for (const c of clusters) {
+      await sh("etcdctl", ["--endpoints", ETCD, "del", "--prefix", `/gru/${c}/`], {
+        ETCDCTL_API: "3",
+      }).catch((e) => console.error(e));
+    }
+    // Never a recursive removal through a bind mount (it would reach /sys or /proc).
+    let unmounted = true;
+    for (const m of mounts.reverse()) {
+      await sh("umount", ["-R", m]).catch((e) => console.error(e));
+      const table = await Deno.readTextFile("/proc/self/mountinfo");
+      if (table.split("\n").some((l) => l.split(" ")[4] === m)) unmounted = false;
+    }
+    if (unmounted) await Deno.remove(tmp, { recursive: true });
+    else console.error(`left ${tmp} in place: unmount failed`);
+    console.log(`removed ${ids.length} containers, ${clusters.length} clusters`);
+  })();
+}
+
+// Interrupted (Ctrl-C, `timeout`): clean up too, then exit.
+const onSignal = () => cleanup().finally(() => Deno.exit(130));
+Deno.addSignalListener("SIGINT", onSignal);
+Deno.addSignalListener("SIGTERM", onSignal);
+
 try {
   if (want("startup")) await startup();
   if (want("footprint")) await footprint();
 } finally {
-  const ids = (await sh("docker", ["ps", "-aq", "--filter", `label=${LABEL_TEST_RUN}=${run}`]))
-    .split("\n").filter(Boolean);
-  for (let i = 0; i < ids.length; i += 50) {
-    await sh("docker", ["rm", "-f", ...ids.slice(i, i + 50)]).catch((e) => console.error(e));
-  }
-  for (const c of clusters) {
-    await sh("etcdctl", ["--endpoints", ETCD, "del", "--prefix", `/gru/${c}/`], {
-      ETCDCTL_API: "3",
-    }).catch((e) => console.error(e));
-  }
-  await Deno.remove(tmp, { recursive: true });
-  console.log(`removed ${ids.length} containers, ${clusters.length} clusters`);
+  await cleanup();
+  Deno.removeSignalListener("SIGINT", onSignal);
+  Deno.removeSignalListener("SIGTERM", onSignal);
 }

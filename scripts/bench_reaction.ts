@@ -33,11 +33,28 @@ import type { ContainerSummary } from "../src/ports/container_runtime.ts";
 const TRIALS = Number(Deno.args[0] ?? 10);
 const STRATEGY = Deno.args[1] ?? "probdelta";
 const WINDOW = Number(Deno.args[2] ?? 2);
-const FAST = (Deno.args[3] ?? "off") === "on";
+/** `off`, `on`, or `alt`: trials alternate off/on (the fairest on a shared, busy machine). */
+const MODE = Deno.args[3] ?? "off";
+const FAST = MODE === "on";
 const THRESHOLD = 0.5;
 const WORKERS = 4;
 const run = `bench-reaction-${Date.now().toString(36)}`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function configWith(fast: boolean) {
+  return parseAgentConfig({
+    Autonomic: {
+      LoopTimeInterval: 1,
+      PlannerStrategy: STRATEGY,
+      Warmup: 1,
+      Window: WINDOW,
+      ScaleOutCooldown: 2,
+      ScaleInCooldown: 2,
+      ScaleInStabilization: 2,
+      FastPath: { Enable: fast, Margin: 0.1, Window: 0.5, CheckInterval: 0.25 },
+    },
+  }, "config.json");
+}
 
 const rt = testRuntime();
 const t = await startTestAgent({
@@ -45,18 +62,7 @@ const t = await startTestAgent({
   run,
   baseServices: ["web"],
   docs: {
-    config: parseAgentConfig({
-      Autonomic: {
-        LoopTimeInterval: 1,
-        PlannerStrategy: STRATEGY,
-        Warmup: 1,
-        Window: WINDOW,
-        ScaleOutCooldown: 2,
-        ScaleInCooldown: 2,
-        ScaleInStabilization: 2,
-        FastPath: { Enable: FAST, Margin: 0.1, Window: 0.5, CheckInterval: 0.25 },
-      },
-    }, "config.json"),
+    config: configWith(FAST),
     policy: parsePolicyConfig({
       Scaleout: { Enable: true, Threshold: THRESHOLD, Metrics: ["cpu_avg"] },
       Scalein: { Enable: true, Threshold: 0.2, Metrics: ["cpu_avg"] },
@@ -91,6 +97,7 @@ function lastCpu(): number | undefined {
 }
 
 interface Trial {
+  fast: boolean;
   running: number;
   answering: number;
   seen: number | undefined;
@@ -100,6 +107,7 @@ interface Trial {
 }
 
 const trials: Trial[] = [];
+let missed = 0;
 try {
   await t.agent.command({ name: "start", target: "agent" });
   for (let k = 1; k <= TRIALS; k++) {
@@ -112,6 +120,11 @@ try {
       90_000,
       "1 quiet instance",
     );
+    const fast = MODE === "alt" ? k % 2 === 0 : FAST;
+    if (MODE === "alt") {
+      await t.store.importDocs("benchreact", { config: configWith(fast) });
+      await t.agent.command({ name: "update", target: "agent" });
+    }
     // A random phase against the 1 s loop: load does not start just after a tick every time.
     await sleep(1000 + Math.random() * 1000);
     const before = await running();
@@ -124,10 +137,16 @@ try {
     const t0 = Date.now();
     const load = loadGenerator(() => ports, { workers: WORKERS, n: 30000 });
     let fresh: ContainerSummary | undefined;
-    while (!fresh) {
-      if (Date.now() - t0 > 60_000) throw new Error("no scale-out within 60 s");
+    while (!fresh && Date.now() - t0 <= 60_000) {
       await sleep(50);
       fresh = (await running()).find((c) => !known.has(c.id));
+    }
+    if (!fresh) {
+      // A busy machine can keep the load under the threshold: counted, not fatal.
+      await load.stop();
+      missed++;
+      console.log(`trial ${k}: no scale-out within 60 s (missed)`);
+      continue;
     }
     const tRunning = Date.now();
     const port = fresh.hostPorts[0]!;
@@ -163,6 +182,7 @@ try {
       "back to 1 instance",
     );
     const trial: Trial = {
+      fast,
       running: tRunning - t0,
       answering: tAnswering - t0,
       seen: seen && seen.time - t0,
@@ -172,7 +192,9 @@ try {
     };
     trials.push(trial);
     console.log(
-      `trial ${k}: running ${(trial.running / 1000).toFixed(2)} s, answering ` +
+      `trial ${k}${MODE === "alt" ? ` (fast path ${fast ? "on" : "off"})` : ""}: running ${
+        (trial.running / 1000).toFixed(2)
+      } s, answering ` +
         `${(trial.answering / 1000).toFixed(2)} s (load seen ${fmt(trial.seen)}, decided ` +
         `${fmt(trial.decided)}, loops between ${blocked}), back to 1 after ` +
         `${(trial.back / 1000).toFixed(1)} s` +
@@ -196,8 +218,10 @@ function pct(xs: number[], p: number): number {
 }
 
 console.log(
-  `\nstrategy ${STRATEGY}, fast path ${FAST ? "on" : "off"}, loop 1 s, Window ${WINDOW} s, ` +
-    `Warmup 1 s, scale-out threshold ${THRESHOLD}, ` +
+  `\nstrategy ${STRATEGY}, fast path ${
+    MODE === "alt" ? "off/on alternating" : FAST ? "on" : "off"
+  }, loop 1 s, Window ${WINDOW} s, ` +
+    `Warmup 1 s, scale-out threshold ${THRESHOLD}, ${missed} trial(s) missed, ` +
     `${WORKERS} load workers\n`,
 );
 console.log(
@@ -213,16 +237,18 @@ trials.forEach((x, i) => {
       `${s(x.answering - x.running)} |`,
   );
 });
-if (trials.length > 0) {
+function summary(label: string, group: Trial[]): void {
+  if (group.length === 0) return;
   const col = (f: (x: Trial) => number | undefined) =>
-    trials.map(f).filter((v): v is number => v !== undefined);
+    group.map(f).filter((v): v is number => v !== undefined);
   const row = (label: string, xs: number[]) =>
     xs.length === 0
       ? `| ${label} | - | - | - |`
       : `| ${label} | ${(pct(xs, 0.5) / 1000).toFixed(2)} | ${
         (pct(xs, 0.95) / 1000).toFixed(2)
       } | ${(Math.max(...xs) / 1000).toFixed(2)} |`;
-  console.log("\n| phase (from load start) | p50 (s) | p95 (s) | max (s) |");
+  console.log(`\n${label}${group.length} trials\n`);
+  console.log("| phase (from load start) | p50 (s) | p95 (s) | max (s) |");
   console.log("| --- | ---: | ---: | ---: |");
   console.log(row("CPU window shows the load", col((x) => x.seen)));
   console.log(row("scale-out executed", col((x) => x.decided)));
@@ -235,4 +261,11 @@ if (trials.length > 0) {
     ),
   );
   console.log(row("(running → answering)", col((x) => x.answering - x.running)));
+}
+
+if (MODE === "alt") {
+  summary("fast path off, ", trials.filter((x) => !x.fast));
+  summary("fast path on, ", trials.filter((x) => x.fast));
+} else {
+  summary("", trials);
 }

@@ -2,6 +2,8 @@
 # Builds Gru's local images (there is no image registry here) from Debian's busybox-static.
 #   gru-test/busybox  a minimal busybox root filesystem (sh, httpd, sleep, ...)
 #   gru-demo/web      busybox httpd whose CGI burns CPU per request and prints gru: metric lines
+#   gru-paper/service the seed author's test service: one request at a time, busy CPU for an
+#                     exponentially distributed time each, response times as gru: metric lines
 # Idempotent: an image whose content hash label matches is reused.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,3 +50,4 @@ build() {
 
 build gru-test/busybox "$root/images/busybox"
 build gru-demo/web "$root/images/demo_web"
+build gru-paper/service "$root/images/paper_service"

@@ -36,7 +36,8 @@ ETCD_NODE_URL=http://$HOST_IP:$ETCD_PORT # from inside the namespaces
 AGENT_PORT=5000
 TLS_DIR=$STATE/tls # CA, node and CLI certificates of the harness (made at up, removed at down)
 AGENT_TTL=3
-IMAGES=(gru-test/busybox gru-demo/web)
+# shellcheck disable=SC2206 # HARNESS_EXTRA_IMAGES: more local images for the nodes, space-separated
+IMAGES=(gru-test/busybox gru-demo/web ${HARNESS_EXTRA_IMAGES:-})
 FWD_RULE=(-s "$SUBNET" -d "$SUBNET" -j ACCEPT)
 
 log() { printf '[cluster] %s\n' "$*" >&2; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup of everything Gru needs on a Debian 12 machine, as root:
-# Deno (from npm), dockerd, etcd, InfluxDB 1.x, VictoriaMetrics, busybox, systemd-analyze and
-# cloud-init (to check deploy/), and the local test images.
+# Deno (from npm), dockerd, etcd, InfluxDB 1.x, VictoriaMetrics, HAProxy, busybox, systemd-analyze
+# and cloud-init (to check deploy/), and the local test images.
 # Reuses whatever already runs. Safe to run again and again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +21,9 @@ command -v victoria-metrics >/dev/null 2>&1 || need_apt+=(victoria-metrics)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# The load balancer `gru lb haproxy` feeds (docs/lb.md; tests/e2e/lb_haproxy_test.ts); nothing
+# starts it here: tests and benchmarks run their own instance.
+command -v haproxy >/dev/null 2>&1 || need_apt+=(haproxy)
 # Headless Chromium for the console's end-to-end tests (tests/e2e/console_test.ts, playwright-core).
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # The deployment files' checks (scripts/deploy_test.ts): `systemd-analyze verify` on the unit,

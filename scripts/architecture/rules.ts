@@ -30,6 +30,7 @@ export const LAYERS: readonly { readonly folder: string; readonly layer: string 
   { folder: "src/console/", layer: "console" },
   { folder: "src/sim/", layer: "sim" },
   { folder: "src/app/", layer: "app" },
+  { folder: "src/lb/", layer: "lb" },
 ];
 
 /** One layer's rule. */
@@ -171,6 +172,16 @@ export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
       "it reaches etcd and the agents through what the CLI is given, never adapters; no agent " +
       "code imports it, so serving the console adds nothing to an agent",
     deny: ["adapters", "app", "main"],
+    externalDeny: SDKS,
+    globals: ANY_LAYER_GLOBALS,
+  },
+  lb: {
+    why: "lb/ is `gru lb`'s watcher (discovery keys → a load balancer's runtime API): it reads " +
+      "etcd through the KvStore port it is given by the CLI, never adapters, and only the " +
+      "CLI loads it",
+    allow: ["domain", "ports", "lb"],
+    // The discovery key layout, shared with the agent that writes the keys.
+    except: ["src/agent/discovery.ts"],
     externalDeny: SDKS,
     globals: ANY_LAYER_GLOBALS,
   },

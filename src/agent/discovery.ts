@@ -38,6 +38,8 @@ export class Discovery {
   #lease: KvLease | undefined;
   #ttl = 0;
   #published = new Map<string, string>();
+  /** Instances withdrawn before their stop: never published again while they exist. */
+  #withdrawn = new Set<string>();
   #syncing: Promise<void> = Promise.resolve();
 
   constructor(kv: KvStore, hostIp: string) {
@@ -68,9 +70,11 @@ export class Discovery {
     settings: { appRoot: string; ttl: number },
   ): Promise<void> {
     const want = new Map<string, string>();
+    const present = new Set(instances.map((i) => i.id));
+    for (const id of this.#withdrawn) if (!present.has(id)) this.#withdrawn.delete(id);
     for (const i of instances) {
       const svc = services.get(i.service);
-      if (!svc || i.status !== "running") continue;
+      if (!svc || i.status !== "running" || this.#withdrawn.has(i.id)) continue;
       want.set(
         discoveryKey(settings.appRoot, i.service, i.id),
         discoveryValue(this.#hostIp, svc, i),
@@ -101,6 +105,27 @@ export class Discovery {
       await this.#kv.put(key, value, { lease: this.#lease.id });
       this.#published.set(key, value);
     }
+  }
+
+  /**
+   * Withdraws the key of instance `id` ahead of its stop (a load balancer fed by the keys then
+   * drains it) and keeps it withdrawn while the instance exists. Resolves with whether an
+   * address was published for it (false: nothing to drain).
+   */
+  withdraw(id: string): Promise<boolean> {
+    this.#withdrawn.add(id);
+    const done = this.#syncing.then(async () => {
+      let had = false;
+      for (const [key, value] of [...this.#published]) {
+        if (!key.endsWith(`/${id}`)) continue;
+        await this.#kv.delete(key);
+        this.#published.delete(key);
+        had ||= value !== "";
+      }
+      return had;
+    });
+    this.#syncing = done.then(() => {}, () => {});
+    return done;
   }
 
   /** Withdraws every key (revokes the lease). */

@@ -306,7 +306,10 @@ export class AutonomicLoop {
       await clock.sleep(Math.min(left, fp.checkInterval * 1000), signal);
       if (end - clock.monotonic() <= 0) return undefined;
       try {
-        await this.#options.monitor.sample?.();
+        // A slow sample never holds the regular tick back: wait for it at most until then.
+        const sampled = this.#options.monitor.sample?.().catch(() => {});
+        if (sampled) await Promise.race([sampled, clock.sleep(end - clock.monotonic(), signal)]);
+        if (end - clock.monotonic() <= 0) return undefined;
         const snapshot = this.#options.monitor.snapshot({ windowMs: fp.window * 1000 });
         const compiled = await this.#analytics.get(state.analytics, state.services);
         const analysis = analyzeServices({

@@ -185,6 +185,10 @@ Deno.test("loop + target: one action adds what the formula asks, then holds with
   const steady = await r.after(6);
   assert.equal(steady.chosen.policy, "noaction", "0.48 of 0.5 is within the tolerance");
   assert.match(steady.chosen.reasons.join(), /within tolerance 0\.1/);
+  assert.match(
+    steady.why,
+    /no action: web: cpu_avg 0\.48 for target 0\.5: ratio 0\.96 within tolerance/,
+  );
 });
 
 Deno.test("loop + target: scale-in waits for its stabilization window and takes at most MaxStep", async () => {

@@ -119,6 +119,9 @@ export class NodeRegistration {
           ttl: this.#options.ttl,
         });
         for (const w of this.#waiters.splice(0)) w();
+        // `stop()` may have come while the lease was granted or the keys written: an abort
+        // listener added now would never fire, and the loop (and `stop()`) would wait forever.
+        if (signal.aborted) return;
         const aborted = new Promise<Error>((resolve) =>
           signal.addEventListener("abort", () => resolve(new Error("stopped")), { once: true })
         );

@@ -17,8 +17,7 @@ import { DocumentsCache, documentsCachePath } from "./documents_cache.ts";
 import { createApi } from "../api/app.ts";
 import { DockerRuntime } from "../adapters/docker/docker_runtime.ts";
 import { resolveDockerUrl } from "../adapters/docker/docker_url.ts";
-import { DockerStatsUsageReader } from "../adapters/docker/docker_stats_reader.ts";
-import { CgroupUsageReader } from "../adapters/cgroup/cgroup_usage_reader.ts";
+import { chooseUsageReader } from "./usage_source.ts";
 import type { UsageReader } from "../ports/usage_reader.ts";
 import type { GossipTransport } from "../agent/gossip/gossiper.ts";
 import { parseGossipMessage } from "../agent/gossip/types.ts";
@@ -31,7 +30,6 @@ import { PrometheusTelemetry } from "../adapters/prometheus/prometheus_telemetry
 import { ReloadingSink } from "./reloading_sink.ts";
 import { agentGauges } from "./agent_gauges.ts";
 import { systemClock } from "../domain/clock.ts";
-import { redactUrl } from "../api/redact.ts";
 import { RuntimeHolder, UsageHolder } from "./runtime_holder.ts";
 import { Backoff } from "../domain/backoff.ts";
 import { errorMessage, NotFoundError, ValidationError } from "../domain/errors.ts";
@@ -40,6 +38,9 @@ import { defaultAgentConfig } from "../config/documents.ts";
 import type { ClusterStore } from "../cluster/cluster_store.ts";
 
 const log = getLogger(["gru", "agent", "process"]);
+
+/** How long a shutdown (lease revoked, streams closed) may take after SIGINT/SIGTERM. */
+const SHUTDOWN_DEADLINE_MS = 20_000;
 
 async function readPem(path: string | undefined): Promise<string | undefined> {
   return path ? await Deno.readTextFile(path) : undefined;
@@ -164,27 +165,47 @@ async function buildEngine(
       : undefined,
   });
   // Cgroup files when the agent runs beside the engine; else the streamed stats API.
-  const local = runtime.endpointIsLocal
-    ? await CgroupUsageReader.detect().catch(() => undefined)
-    : undefined;
-  const usage: UsageReader = local ?? new DockerStatsUsageReader(runtime.streamDocker);
-  log.info("Docker engine at {url}; container usage read from {source}", {
-    url: redactUrl(url),
-    source: usage.kind,
-  });
+  const usage = await chooseUsageReader(runtime, url, (n) => Deno.env.get(n));
   return { runtime, usage };
 }
 
-/** Runs the agent until a signal; resolves with the exit code. */
-export async function runAgent(options: AgentRunOptions): Promise<number> {
+/**
+ * Runs the agent until a signal; resolves with the exit code. `opened`: a store of
+ * `options.store` already open (join's), used and closed instead of opening another.
+ */
+export async function runAgent(options: AgentRunOptions, opened?: ClusterStore): Promise<number> {
   const id = options.identity;
-  // TLS files first: a wrong path fails at once, before anything registers.
-  const serverTls = await readServerTls(options.tls);
+  let serverTls: ServerTls | undefined;
+  let peers: Deno.HttpClient | undefined;
+  try {
+    // TLS files first: a wrong path fails at once, before anything registers.
+    serverTls = await readServerTls(options.tls);
+    // Gossip verifies peers against the CA and presents this node's certificate to them.
+    peers = serverTls ? peerClient(serverTls) : undefined;
+  } catch (err) {
+    await opened?.kv.close();
+    throw err;
+  }
   const scheme = serverTls ? "https" : "http";
-  // Gossip verifies peers against the CA and presents this node's certificate to them.
-  const peers = serverTls ? peerClient(serverTls) : undefined;
   const stop = new AbortController();
-  const onSignal = () => stop.abort(new Error("signal"));
+  // A shutdown that hangs (a bug) must not keep the process: systemd would SIGKILL it after
+  // TimeoutStopSec (30 s) without the lease revoked either way; a second signal exits at once.
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const onSignal = () => {
+    if (stop.signal.aborted) {
+      log.warn("Second signal: exiting without finishing the shutdown");
+      Deno.exit(1);
+    }
+    stop.abort(new Error("signal"));
+    const timer = setTimeout(() => {
+      log.error("Shutdown still running after {s} s: exiting now (please report)", {
+        s: SHUTDOWN_DEADLINE_MS / 1000,
+      });
+      Deno.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    Deno.unrefTimer(timer);
+    watchdog = timer;
+  };
   // Last resort: a stray rejection is logged, never allowed to end the daemon.
   const onRejection = (e: PromiseRejectionEvent) => {
     e.preventDefault();
@@ -193,7 +214,7 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
   globalThis.addEventListener("unhandledrejection", onRejection);
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
-  const store = await openStore(options.store);
+  const store = opened ?? await openStore(options.store);
   // The documents of the last good read: what a start with etcd unreachable runs on.
   const cache = options.statePath
     ? new DocumentsCache(documentsCachePath(options.statePath), id.cluster)
@@ -340,6 +361,7 @@ export async function runAgent(options: AgentRunOptions): Promise<number> {
     log.fatal("Agent failed: {error}", { error: errorMessage(err) });
     throw err;
   } finally {
+    clearTimeout(watchdog);
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     globalThis.removeEventListener("unhandledrejection", onRejection);

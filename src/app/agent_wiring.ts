@@ -84,6 +84,7 @@ export function wireAgent(o: AgentOptions): Agent {
   const prng = o.prng ?? Math.random;
   const telemetry = o.telemetry ?? noTelemetry;
   const documents = new AgentDocuments(o.store, id.cluster);
+  const discovery = new Discovery(o.store.kv, id.hostIp);
   const instances = new InstanceManager({
     runtime: o.runtime,
     clock,
@@ -101,6 +102,11 @@ export function wireAgent(o: AgentOptions): Agent {
             n + (e.services[service]?.running ?? 0) +
             (e.services[service]?.pending ?? 0), 0);
       },
+    },
+    // Discovery.DrainDelay: the key goes first, the container after the delay (docs/lb.md).
+    beforeStop: async (instance) => {
+      const delay = documents.config.discovery.drainDelay ?? 0;
+      if (delay > 0 && await discovery.withdraw(instance.id)) await clock.sleep(delay * 1000);
     },
   });
   const monitor = new Monitor({
@@ -198,7 +204,7 @@ export function wireAgent(o: AgentOptions): Agent {
     history,
     registration,
     membership,
-    discovery: new Discovery(o.store.kv, id.hostIp),
+    discovery,
     gossiper,
     activate: o.activate ?? false,
     nodeState: new NodeState({

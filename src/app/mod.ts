@@ -41,8 +41,8 @@ async function tls(): Promise<TlsFiles> {
   return (await import("../adapters/tls/tls_files.ts")).localTlsFiles;
 }
 
-async function runAgent(options: AgentRunOptions): Promise<number> {
-  return (await import("./agent_process.ts")).runAgent(options);
+async function runAgent(options: AgentRunOptions, store?: ClusterStore): Promise<number> {
+  return (await import("./agent_process.ts")).runAgent(options, store);
 }
 
 function writeAll(file: { writeSync(p: Uint8Array): number }, text: string) {

@@ -17,6 +17,7 @@ import { tokenCommand } from "./commands/token.ts";
 import { tlsCommand } from "./commands/tls.ts";
 import { consoleCommand } from "./commands/console.ts";
 import { simulateCommand } from "./commands/simulate.ts";
+import { lbCommand } from "./commands/lb.ts";
 
 /** Log levels accepted by `--log-level`. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
@@ -73,6 +74,7 @@ export function buildCli(deps: CliDeps) {
   program.addCommand(tlsCommand(deps));
   program.addCommand(consoleCommand(deps));
   program.addCommand(simulateCommand(deps));
+  program.addCommand(lbCommand(deps));
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -1,7 +1,13 @@
 /** The `Scaling`, `FastPath` and `ShadowStrategies` settings: values read, bad ones named. */
 
 import assert from "node:assert/strict";
-import { checkAgentConfig, checkServiceDescriptor } from "./documents.ts";
+import {
+  checkAgentConfig,
+  checkServiceDescriptor,
+  parseAgentConfig,
+  parseServiceDescriptor,
+} from "./documents.ts";
+import { validateClusterDocs } from "./validate.ts";
 import { isCron, isTimeZone, parseMaxStep } from "./scaling.ts";
 
 function errors(scaling: unknown): string[] {
@@ -137,4 +143,19 @@ Deno.test("isCron(), isTimeZone(), parseMaxStep()", () => {
   assert.deepEqual(parseMaxStep(" 25 % "), { percent: 25 });
   assert.equal(parseMaxStep(0), undefined);
   assert.equal(parseMaxStep("0%"), undefined);
+});
+
+Deno.test("validateClusterDocs() warns when the strategy is target and no service has a Target", async () => {
+  const config = parseAgentConfig({ Autonomic: { PlannerStrategy: "target" } }, "config.json");
+  const plain = parseServiceDescriptor({ Name: "web", Image: "i" }, "web.json");
+  const found = await validateClusterDocs({ config, services: [plain] });
+  assert.equal(found.length, 1);
+  assert.equal(found[0]!.severity, "warning");
+  assert.match(found[0]!.message, /a service with Scaling\.Target when the strategy is "target"/);
+  const tracked = parseServiceDescriptor({
+    Name: "web",
+    Image: "i",
+    Scaling: { Target: { Metric: "cpu_avg", Value: 0.5 } },
+  }, "web.json");
+  assert.deepEqual(await validateClusterDocs({ config, services: [tracked] }), []);
 });

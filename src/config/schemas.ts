@@ -55,6 +55,7 @@ export const EXPECT = {
   seconds: "a number of seconds greater than 0",
   secondsOrZero: "a number of seconds >= 0",
   ttl: "a whole number of seconds >= 1",
+  drainDelay: "a number of seconds from 0 to 3600",
   maxFriends: "a whole number >= 1",
   wholeOrZero: "a whole number >= 0",
   numberOrZero: "a number >= 0",
@@ -208,6 +209,7 @@ export const agentConfigSchema = z.object({
   discovery: z.object({
     appRoot: str().default(""),
     ttl: wholeAtLeast(1, EXPECT.ttl).default(5),
+    drainDelay: atLeast(0, EXPECT.drainDelay).max(3600, { error: EXPECT.drainDelay }).optional(),
   }, { error: EXPECT.object }).prefault({}),
 }, { error: EXPECT.object });
 

@@ -277,5 +277,15 @@ export async function validateClusterDocs(
     const src = sources.policy ?? fallback("policy");
     problems.push(...checkPolicy(docs.policy, src, analytics, unloaded));
   }
+  const strategy = docs.config?.autonomic.plannerStrategy;
+  if (strategy === "target" && docs.services && !docs.services.some((s) => s.scaling?.target)) {
+    const src = sources.config ?? fallback("config");
+    problems.push(problem({ file: src.file, path: src.pathOf(["autonomic", "plannerStrategy"]) }, {
+      expected: `a service with Scaling.Target when the strategy is "target"`,
+      found: "no service with one",
+      severity: "warning",
+      note: "no load-driven scaling happens",
+    }));
+  }
   return problems;
 }

@@ -84,6 +84,11 @@ export interface AgentConfig {
     appRoot: string;
     /** Seconds an instance key lives without refresh (>= 1). */
     ttl: number;
+    /**
+     * Seconds between withdrawing a scaled-in instance's key and stopping its container, so a
+     * load balancer fed by the keys drains it first (absent or 0: no wait).
+     */
+    drainDelay?: number | undefined;
   };
 }
 

@@ -105,8 +105,11 @@ export interface CliDeps<Store, Loaded> {
   env(name: string): string | undefined;
   /** Sets the log level (called before every command). */
   configureLogging(level: string): Promise<void>;
-  /** Runs an agent until SIGINT/SIGTERM; resolves with the exit code. */
-  runAgent(options: AgentRunOptions): Promise<number>;
+  /**
+   * Runs an agent until SIGINT/SIGTERM; resolves with the exit code. `store`: an open store of
+   * `options.store` the agent uses and closes instead of opening its own (join's, connected).
+   */
+  runAgent(options: AgentRunOptions, store?: Store): Promise<number>;
   /** Reads the identity file, `undefined` if there is none. */
   readIdentity(path: string): Promise<NodeIdentity | undefined>;
   /** Writes the identity file (creating its directory). */

@@ -3,7 +3,9 @@
  * processes (real engine). Through its JSON API: the session, operations with one result per node
  * (start the agents, start a service), the overview and its event stream, a service's history
  * merged from the agents' `/gru/v1/history`, and the configuration manager (secrets redacted, a
- * rejected edit writes nothing, an applied one reaches the agents).
+ * rejected edit writes nothing, an applied one reaches the agents). Then the login rules: a
+ * non-loopback address needs TLS, and over HTTPS (HTTP/2) every route but the login needs the
+ * session cookie that the cluster token or the console password opens.
  */
 
 import assert from "node:assert/strict";
@@ -213,5 +215,103 @@ Deno.test("gru console: API over real etcd and two real agents", async () => {
     const kv = await EtcdKvStore.connect({ endpoints: etcdEndpoints() });
     await kv.deletePrefix(`/gru/${cluster}/`).finally(() => kv.close());
     await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("gru console refuses a non-loopback address without TLS, and a bad --listen", async () => {
+  const env = { ETCD_ADDR: etcdEndpoints().join(",") };
+  const open = await gru(["console", "--listen", `0.0.0.0:${freePort()}`], { env });
+  assert.equal(open.code, 2, open.stderr);
+  assert.match(open.stderr, /Refusing to serve the console on 0\.0\.0\.0:\d+ without TLS/);
+  const bad = await gru(["console", "--listen", "localhost"], { env });
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /Invalid --listen "localhost": expected HOST:PORT/);
+});
+
+Deno.test("gru console on a non-loopback address: HTTPS, login with the token or the password", async () => {
+  const run = testRunId();
+  const cluster = `console-tls-${run}`;
+  const env = { ETCD_ADDR: etcdEndpoints().join(",") };
+  const dir = await Deno.makeTempDir({ prefix: "gru-console-tls-" });
+  const port = freePort();
+  const base = `https://127.0.0.1:${port}`;
+  let proc: Proc | undefined;
+  const client = (ca: string) => Deno.createHttpClient({ caCerts: [ca] });
+  let http: Deno.HttpClient | undefined;
+  try {
+    for (
+      const args of [
+        ["tls", "ca", "create", "--dir", dir],
+        ["tls", "cert", "create", "--node", "console", "--ip", "127.0.0.1", "--dir", dir],
+        ["create", cluster],
+      ]
+    ) {
+      const r = await gru(args, { env });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    await Deno.writeTextFile(`${dir}/password`, "correct horse battery staple\n");
+    proc = new GruProcess([
+      "console",
+      "--listen",
+      `0.0.0.0:${port}`,
+      "--cluster",
+      cluster,
+      "--password-file",
+      `${dir}/password`,
+      "--tls-ca",
+      `${dir}/gru-ca.pem`,
+      "--tls-cert",
+      `${dir}/console.pem`,
+      "--tls-key",
+      `${dir}/console-key.pem`,
+    ], env);
+    http = client(await Deno.readTextFile(`${dir}/gru-ca.pem`));
+    const call = (method: string, path: string, body?: unknown, cookie?: string) =>
+      fetch(`${base}${path}`, {
+        method,
+        client: http,
+        headers: {
+          ...(body === undefined ? {} : { "content-type": "application/json", origin: base }),
+          ...(cookie ? { cookie } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    await waitFor(
+      async () => (await call("GET", "/api/session").catch(() => undefined))?.status === 200,
+      30_000,
+      () => proc!.log.slice(-800),
+    );
+    const refused = await call("GET", "/api/overview");
+    assert.equal(refused.status, 401);
+    await refused.body?.cancel();
+    const wrong = await call("POST", "/api/login", { token: "not-the-token" });
+    assert.equal(wrong.status, 401, await wrong.clone().text());
+    await wrong.body?.cancel();
+    const kv = await EtcdKvStore.connect({ endpoints: etcdEndpoints() });
+    const token = await kv.get(`/gru/${cluster}/token`).finally(() => kv.close());
+    const login = await call("POST", "/api/login", { token });
+    assert.equal(login.status, 200);
+    await login.body?.cancel();
+    const set = login.headers.get("set-cookie") ?? "";
+    for (const part of ["HttpOnly", "SameSite=Strict", "Secure"]) {
+      assert.ok(set.includes(part), set);
+    }
+    const cookie = set.split(";")[0]!;
+    const o = await call("GET", "/api/overview", undefined, cookie);
+    assert.equal(o.status, 200);
+    const overview = await o.json();
+    assert.deepEqual([overview.cluster, overview.nodes], [cluster, []]);
+    const page = await call("GET", "/", undefined, cookie);
+    assert.ok(page.headers.get("content-security-policy")?.includes("script-src 'self'"));
+    await page.body?.cancel();
+    const pw = await call("POST", "/api/login", { password: "correct horse battery staple" });
+    assert.equal(pw.status, 200);
+    assert.equal((await pw.json()).user, "password");
+  } finally {
+    await proc?.stop("SIGKILL");
+    http?.close();
+    const kv = await EtcdKvStore.connect({ endpoints: etcdEndpoints() });
+    await kv.deletePrefix(`/gru/${cluster}/`).finally(() => kv.close());
+    await Deno.remove(dir, { recursive: true });
   }
 });

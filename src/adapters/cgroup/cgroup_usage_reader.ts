@@ -36,6 +36,16 @@ export interface CgroupDetectOptions {
   probe?: UsageTarget;
 }
 
+/** What `detectWithReason` found: a reader, or why there is none. */
+export type CgroupDetection =
+  | {
+    reader: CgroupUsageReader;
+    reason?: undefined;
+    /** Whether `/proc/self/cgroup` could be read (containers found from their pid). */
+    procReadable: boolean;
+  }
+  | { reader?: undefined; reason: string };
+
 /** Where a cgroup version keeps the figures. */
 type Layout =
   | { kind: "cgroup-v1"; cpuDir: string; memoryDir: string | undefined }
@@ -68,35 +78,56 @@ export class CgroupUsageReader implements UsageReader {
   }
 
   /**
-   * A reader for this host, or `undefined` when the cgroup files are not usable here: no
-   * readable cgroup filesystem with a CPU accounting controller, or our own cgroup (from
-   * `/proc/self/cgroup`) does not resolve under it (another cgroup namespace, a partial
-   * mount), or the `probe` container cannot be read.
+   * A reader for this host, or `undefined` when the cgroup files are not usable here (see
+   * {@linkcode CgroupUsageReader.detectWithReason}, which also says why).
    */
   static async detect(options: CgroupDetectOptions = {}): Promise<CgroupUsageReader | undefined> {
+    return (await CgroupUsageReader.detectWithReason(options)).reader;
+  }
+
+  /**
+   * A reader for this host, or why the cgroup files are not usable here: no readable cgroup
+   * filesystem with a CPU accounting controller (Deno refuses reads under `/sys` and `/proc`
+   * without `--allow-all`, whatever `--allow-read` says: a bind mount of them elsewhere is
+   * readable), or our own cgroup (from `/proc/self/cgroup`) does not resolve under it (another
+   * cgroup namespace, a partial mount), or the `probe` container cannot be read. An unreadable
+   * `proc` only skips the checks that need it: containers are then found at Docker's usual
+   * cgroup paths.
+   */
+  static async detectWithReason(options: CgroupDetectOptions = {}): Promise<CgroupDetection> {
     const proc = options.proc ?? "/proc";
     const root = options.root ?? "/sys/fs/cgroup";
     const layout = await detectLayout(root);
-    if (!layout) return undefined;
+    if (typeof layout === "string") return { reason: layout };
     const self = await readCgroupLines(`${proc}/self/cgroup`);
     if (self) {
       const own = cgroupPath(layout, self);
-      if (own === undefined || own.startsWith("/..")) return undefined;
       const base = layout.kind === "cgroup-v2" ? layout.root : layout.cpuDir;
-      if (!await exists(`${base}${trimSlash(own)}`)) return undefined;
+      if (
+        own === undefined || own.startsWith("/..") || !await exists(`${base}${trimSlash(own)}`)
+      ) {
+        return {
+          reason: `this process's own cgroup (${proc}/self/cgroup) is not under ${base} ` +
+            "(another cgroup namespace or a partial mount)",
+        };
+      }
     }
     const [mine, init] = await Promise.all([
       Deno.readLink(`${proc}/self/ns/cgroup`).catch(() => undefined),
       Deno.readLink(`${proc}/1/ns/cgroup`).catch(() => undefined),
     ]);
-    if (mine !== undefined && init !== undefined && mine !== init) return undefined;
+    if (mine !== undefined && init !== undefined && mine !== init) {
+      return { reason: "this process runs in another cgroup namespace than the host's" };
+    }
     const reader = new CgroupUsageReader(layout, proc);
     if (options.probe) {
       const s = await reader.read(options.probe);
       reader.forget(options.probe.id);
-      if (s.cpuNs === undefined) return undefined;
+      if (s.cpuNs === undefined) {
+        return { reason: `the CPU time of container ${options.probe.id} cannot be read` };
+      }
     }
-    return reader;
+    return { reader, procReadable: self !== undefined };
   }
 
   /** Reads the container's figures; `{ at }` alone when it has no cgroup (any more). */
@@ -186,15 +217,21 @@ export class CgroupUsageReader implements UsageReader {
   }
 }
 
-async function detectLayout(root: string): Promise<Layout | undefined> {
+/** The layout under `root`, or why there is none. */
+async function detectLayout(root: string): Promise<Layout | string> {
   try {
-    if (!(await Deno.stat(root)).isDirectory) return undefined;
-  } catch {
-    return undefined;
+    if (!(await Deno.stat(root)).isDirectory) return `${root} is not a directory`;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotCapable) {
+      return `cannot read ${root}: not permitted (Deno reads /sys and /proc only with --allow-all)`;
+    }
+    return `cannot read ${root}: ${err instanceof Error ? err.message : String(err)}`;
   }
   if (await exists(`${root}/cgroup.controllers`)) {
     // pure v2: the unified hierarchy is mounted at the root itself
-    return await exists(`${root}/cpu.stat`) ? { kind: "cgroup-v2", root } : undefined;
+    return await exists(`${root}/cpu.stat`)
+      ? { kind: "cgroup-v2", root }
+      : `${root} is a cgroup v2 hierarchy without a readable cpu.stat`;
   }
   let cpuDir: string | undefined;
   for (const name of ["cpuacct", "cpu,cpuacct", "cpuacct,cpu"]) {
@@ -203,7 +240,7 @@ async function detectLayout(root: string): Promise<Layout | undefined> {
       break;
     }
   }
-  if (cpuDir === undefined) return undefined;
+  if (cpuDir === undefined) return `no CPU accounting controller (cpuacct.usage) under ${root}`;
   const memoryDir = await exists(`${root}/memory/memory.usage_in_bytes`)
     ? `${root}/memory`
     : undefined;

@@ -158,6 +158,34 @@ Deno.test("detect refuses unusable trees", async () => {
   });
 });
 
+Deno.test("detectWithReason says why a tree is refused", async () => {
+  const why = async (o: Parameters<typeof CgroupUsageReader.detectWithReason>[0]) =>
+    (await CgroupUsageReader.detectWithReason(o)).reason ?? "";
+  await withTree({ "cg/unrelated": "" }, async (dir) => {
+    assert.match(await why(opts(dir)), /no CPU accounting controller .*\/cg$/);
+  });
+  assert.match(
+    await why({ proc: "/nonexistent", root: "/nonexistent/cg" }),
+    /^cannot read \/nonexistent\/cg: /,
+  );
+  await withTree({
+    "proc/self/cgroup": "0::/somewhere/else\n",
+    "cg/cgroup.controllers": "cpu\n",
+    "cg/cpu.stat": "usage_usec 1\n",
+  }, async (dir) => {
+    assert.match(await why(opts(dir)), /own cgroup .* is not under .*\/cg/);
+  });
+  await withTree({
+    "cg/cgroup.controllers": "cpu\n",
+    "cg/cpu.stat": "usage_usec 1\n",
+  }, async (dir) => {
+    const d = await CgroupUsageReader.detectWithReason(opts(dir));
+    assert.equal(d.reason, undefined);
+    assert.equal(d.reader?.kind, "cgroup-v2");
+    assert.equal(d.reader && d.procReadable, false, "no /proc: found at Docker's usual paths");
+  });
+});
+
 Deno.test("unreadable figures and odd ids give empty samples", async () => {
   await withTree({
     "cg/cgroup.controllers": "cpu\n",

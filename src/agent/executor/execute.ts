@@ -90,7 +90,10 @@ export class Executor {
     const result = chosen.name === "noaction"
       ? {
         outcome: "none" as const,
-        why: `no action: the best other weight is ${(1 - chosen.weight).toFixed(2)}`,
+        // Target tracking says per service why nothing moves (the knob that held it).
+        why: input.decision.strategy === "target"
+          ? `no action: ${chosen.reasons.join("; ")}`
+          : `no action: the best other weight is ${(1 - chosen.weight).toFixed(2)}`,
         actions: [],
       }
       : chosen.track

@@ -58,6 +58,12 @@ export interface InstanceManagerOptions {
   spec: Omit<SpecContext, "suffix" | "cluster" | "node">;
   /** Absent: no base services and no peers (a cluster of one). */
   bounds?: InstanceBounds | undefined;
+  /**
+   * Runs before a running instance is stopped, inside the action queue: withdraws it from
+   * discovery and waits for load balancers to drain it (the agent's wiring). A failure is
+   * logged; the stop goes on.
+   */
+  beforeStop?: ((instance: Instance) => Promise<void>) | undefined;
 }
 
 /** Options of `InstanceManager.stop`. */
@@ -307,6 +313,15 @@ export class InstanceManager {
         }
       }
       if (target.status !== "stopped" && !options.force) this.#checkFloor(service, mine, target);
+      if (target.status === "running" && this.#options.beforeStop) {
+        await this.#options.beforeStop(target).catch((err) =>
+          log.warn("Cannot drain {service} instance {id} before stopping it: {error}", {
+            service: service.name,
+            id: target.id.slice(0, 12),
+            error: errorMessage(err),
+          })
+        );
+      }
       const rt = this.#options.runtime;
       // A stop that fails (say the request ran out of time) still ends in a forced remove: the
       // instance is on its way out either way. Only a failed remove fails the stop.

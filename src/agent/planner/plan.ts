@@ -16,7 +16,10 @@ import type { Candidate, Decision, PlannerInput } from "./types.ts";
 
 /** How to choose among candidates. */
 export interface PlanOptions {
-  /** A strategy name (`probdelta`, `probcumulative`, `dummy`, `threshold`). */
+  /**
+   * A strategy name (`probdelta`, `probcumulative`, `dummy`, `threshold`, or `target`: target
+   * tracking, whose candidates come from target_tracking.ts instead of the policies).
+   */
   strategy: string;
   /** The random source the strategy draws from. */
   prng: Prng;

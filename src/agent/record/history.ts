@@ -93,20 +93,27 @@ export interface HistoryQuery {
 
 const BASE_COLUMNS = 5; // t, running, pending, cpuAvg, memoryAvg
 
-/** A ring of samples of one service, stored as Float64 columns (NaN: unknown). */
+type Column = Float64Array | Float32Array;
+
+/** A column: times need doubles; counts and fractions fit single precision (half the memory). */
+function column(c: number | "analytic", length: number): Column {
+  return c === 0 ? new Float64Array(length) : new Float32Array(length);
+}
+
+/** A ring of samples of one service, stored as typed columns (NaN: unknown). */
 export class SeriesRing {
   #cap: number;
   #max: number;
   #start = 0;
   #len = 0;
-  #cols: Float64Array[];
-  #analytics = new Map<string, Float64Array>();
+  #cols: Column[];
+  #analytics = new Map<string, Column>();
   #maxAnalytics: number;
 
   constructor(maxSamples: number, maxAnalytics: number, initial = 64) {
     this.#max = Math.max(1, Math.floor(maxSamples));
     this.#cap = Math.min(this.#max, Math.max(1, initial));
-    this.#cols = Array.from({ length: BASE_COLUMNS }, () => new Float64Array(this.#cap));
+    this.#cols = Array.from({ length: BASE_COLUMNS }, (_, c) => column(c, this.#cap));
     this.#maxAnalytics = maxAnalytics;
   }
 
@@ -131,8 +138,9 @@ export class SeriesRing {
 
   #grow(): void {
     const cap = Math.min(this.#max, this.#cap * 2);
-    const copy = (col: Float64Array) => {
-      const out = new Float64Array(cap).fill(Number.NaN);
+    const copy = (col: Column) => {
+      const out = (col instanceof Float64Array ? new Float64Array(cap) : new Float32Array(cap))
+        .fill(Number.NaN);
       for (let i = 0; i < this.#len; i++) out[i] = col[this.#index(i)]!;
       return out;
     };
@@ -168,7 +176,7 @@ export class SeriesRing {
       let col = this.#analytics.get(name);
       if (!col) {
         if (this.#analytics.size >= this.#maxAnalytics) continue;
-        col = new Float64Array(this.#cap).fill(Number.NaN);
+        col = column("analytic", this.#cap).fill(Number.NaN);
         this.#analytics.set(name, col);
       }
       col[slot] = num(value);
@@ -194,7 +202,8 @@ export class SeriesRing {
       memoryAvg: [],
       analytics: {},
     };
-    const known = (v: number) => Number.isNaN(v) ? null : v;
+    // Single precision back to the 4 decimals the figures carry.
+    const known = (v: number) => Number.isNaN(v) ? null : Math.round(v * 1e4) / 1e4;
     const picked: number[] = [];
     const step = stepMs >= 1 ? stepMs : 0;
     let bucket = NaN;
@@ -300,11 +309,6 @@ export class ServiceHistory {
 
   constructor(bounds: Partial<HistoryBounds> = {}) {
     this.#bounds = { ...DEFAULTS, ...bounds };
-  }
-
-  /** The bounds in use. */
-  get bounds(): Readonly<HistoryBounds> {
-    return this.#bounds;
   }
 
   /** Services tracked (for tests and gauges). */

@@ -123,6 +123,9 @@ Deno.test("config validate accepts the valid fixtures and the examples", async (
   const dirs = [
     ...(await subdirs(`${FIXTURES}/valid`)).map((n) => `${FIXTURES}/valid/${n}`),
     `${ROOT}/examples/original`,
+    `${ROOT}/examples/promql`,
+    `${ROOT}/examples/target-tracking`,
+    `${ROOT}/examples/schedules`,
     DEMO,
   ];
   for (const dir of dirs) {

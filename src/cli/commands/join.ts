@@ -93,6 +93,8 @@ export function joinCommand(deps: CliDeps) {
     const store = await deps.openStore(storeOpts);
     let identity: NodeIdentity;
     let statePath: string | undefined = opts.state;
+    // The agent goes on with this store (already connected) unless only registering.
+    let handOver = false;
     try {
       await store.requireCluster(cluster);
       const previous = await deps.readIdentity(opts.state).catch(() => undefined);
@@ -152,8 +154,9 @@ export function joinCommand(deps: CliDeps) {
             `GRU_STATE)`,
         );
       }
+      handOver = !opts.registerOnly;
     } finally {
-      await store.kv.close();
+      if (!handOver) await store.kv.close();
     }
     deps.output.out(`Joined cluster ${cluster} as node ${identity.name} (${address}:${port}).`);
     if (opts.registerOnly) {
@@ -164,7 +167,7 @@ export function joinCommand(deps: CliDeps) {
       return;
     }
     deps.output.out("Waiting for commands...");
-    const code = await deps.runAgent(runOptionsFrom(identity, storeOpts, opts, statePath));
+    const code = await deps.runAgent(runOptionsFrom(identity, storeOpts, opts, statePath), store);
     if (code !== 0) throw new ExitError(`Agent exited with code ${code}`, code);
   });
 }

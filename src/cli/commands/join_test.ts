@@ -23,6 +23,8 @@ interface Fake {
   opened: StoreOptions[];
   /** Options of every `runAgent`. */
   agents: AgentRunOptions[];
+  /** The open store handed to each `runAgent` (join's own, not reopened). */
+  handed: unknown[];
   /** Identity files written. */
   written: Map<string, NodeIdentity>;
   kv: MemoryKvStore;
@@ -37,6 +39,7 @@ async function fake(options: { writeFails?: boolean } = {}): Promise<Fake> {
     out,
     opened: [],
     agents: [],
+    handed: [],
     written: new Map(),
     kv,
     deps: {
@@ -59,8 +62,9 @@ async function fake(options: { writeFails?: boolean } = {}): Promise<Fake> {
         return Promise.resolve(new ClusterStore(shared));
       },
       configureLogging: () => Promise.resolve(),
-      runAgent: (o) => {
+      runAgent: (o, store) => {
         f.agents.push(o);
+        f.handed.push(store);
         return Promise.resolve(0);
       },
       tls: notUsed,
@@ -103,6 +107,9 @@ Deno.test("gru join becomes the agent: registers, saves the identity, runs the a
     assert.equal(a.activate, false);
     assert.equal(a.statePath, "/s/n1.json");
     assert.equal(f.written.get("/s/n1.json")?.uuid, a.identity.uuid);
+    // The agent goes on with join's store (already connected): one store opened in all.
+    assert.equal(f.opened.length, 1);
+    assert.ok(f.handed[0] instanceof ClusterStore);
     // The name is claimed in the store before the agent starts.
     const node = await new ClusterStore(f.kv).getNode("c1", "node1");
     assert.equal(node?.config.address, "http://10.0.0.5:5000");

@@ -33,7 +33,13 @@ import {
   Sessions,
 } from "./auth.ts";
 import { CachedStore } from "./cached_store.ts";
-import { ClusterAccess, type ConsoleDeps, defaultClusterOf, HttpError } from "./context.ts";
+import {
+  ClusterAccess,
+  type ConsoleDeps,
+  defaultClusterOf,
+  HttpError,
+  readJson,
+} from "./context.ts";
 import { serveAssets } from "./assets.ts";
 import { apiRoutes, type ConsoleEnv } from "./routes.ts";
 
@@ -72,16 +78,6 @@ export function errorAnswer(route: string, err: unknown): { status: number; erro
   return { status, error: clean(`${route}: ${errorMessage(err)}`) };
 }
 
-/** Reads a JSON body without ever quoting it (a login body holds a secret). */
-export async function jsonOf(c: Context, route: string): Promise<unknown> {
-  const text = await c.req.text();
-  try {
-    return text.trim() === "" ? undefined : JSON.parse(text);
-  } catch {
-    throw new HttpError(400, `${route}: expected a JSON body; it does not parse`);
-  }
-}
-
 /**
  * Builds the console app.
  *
@@ -102,7 +98,8 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   const loginMode = deps.loopback ? "none" : "required";
 
   app.use("*", async (c, next) => {
-    if (deps.loopback && !loopbackHostAllowed(c.req.header("host"))) {
+    // HTTP/2 has no Host header: the request URL holds its :authority.
+    if (deps.loopback && !loopbackHostAllowed(c.req.header("host") ?? new URL(c.req.url).host)) {
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
       return c.json({ error: "console: expected a loopback Host (localhost or 127.0.0.1)" }, 403);
     }
@@ -120,13 +117,15 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
 
   app.use("/api/*", async (c: Context<ConsoleEnv>, next: Next) => {
     c.header("cache-control", "no-store");
-    const route = `${c.req.method} ${c.req.routePath === "/api/*" ? "/api" : c.req.routePath}`;
+    const route = `${c.req.method} ${escapeControl(c.req.path).slice(0, 80)}`;
     const csrf = csrfProblem({
       method: c.req.method,
       contentType: c.req.header("content-type") ?? null,
       origin: c.req.header("origin") ?? null,
       secFetchSite: c.req.header("sec-fetch-site") ?? null,
-      selfOrigin: `${deps.https ? "https" : "http"}://${c.req.header("host") ?? ""}`,
+      selfOrigin: `${deps.https ? "https" : "http"}://${
+        c.req.header("host") ?? new URL(c.req.url).host
+      }`,
     });
     if (csrf) return c.json({ error: `${route}: ${csrf.error}` }, csrf.status);
     const open = c.req.path === "/api/session" || c.req.path === "/api/login";
@@ -172,7 +171,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     if (!limiter.allowed(from)) {
       return c.json({ error: `${route}: too many failed logins; wait a minute` }, 429);
     }
-    const body = await jsonOf(c, route);
+    const body = await readJson(c, route);
     const b = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
     let session: Session | undefined;
     if (typeof b.password === "string" && deps.password !== undefined) {

@@ -11,6 +11,7 @@
 import type { ClusterStore } from "../../cluster/cluster_store.ts";
 import type { AgentClient } from "../../api/client.ts";
 import { tokenRetrying } from "../../cli/token_retry.ts";
+import type { Context } from "hono";
 import { sameSecret, type Session } from "./auth.ts";
 
 /** The part of an agent client the console uses (`AgentClient` fits). */
@@ -35,6 +36,8 @@ export interface ConsoleDeps {
   random?: (bytes: number) => Uint8Array;
   /** Aborted when the console stops: open event streams end. */
   signal?: AbortSignal | undefined;
+  /** Called after each overview and history is built (the console's throttled collection). */
+  collect?: (() => void) | undefined;
 }
 
 /** A refused request: its status and what was expected (never a secret). */
@@ -169,4 +172,21 @@ export async function clusterAgents(
     read: () => deps.store.token(cluster),
     client: deps.agents,
   });
+}
+
+/**
+ * Reads a request's JSON body without ever quoting it (a login body holds a secret).
+ *
+ * @param c The request context.
+ * @param route The route, for the error.
+ * @returns The decoded body, undefined when empty.
+ * @throws {HttpError} 400 when it does not parse.
+ */
+export async function readJson(c: Context, route: string): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return text.trim() === "" ? undefined : JSON.parse(text);
+  } catch {
+    throw new HttpError(400, `${route}: expected a JSON body; it does not parse`);
+  }
 }

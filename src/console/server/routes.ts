@@ -19,6 +19,7 @@ import {
   type ConsoleDeps,
   HttpError,
   pickCluster,
+  readJson,
 } from "./context.ts";
 import { CachedStore } from "./cached_store.ts";
 import { checkEdit, parseEdit, readDocuments, serviceTemplate } from "./documents.ts";
@@ -55,6 +56,7 @@ export function apiRoutes(deps: ConsoleDeps, access: ClusterAccess): Hono<Consol
   const now = deps.now ?? Date.now;
   // The configuration manager validates and diffs against what is in force: no cache.
   const fresh = deps.store instanceof CachedStore ? deps.store.fresh : deps.store;
+  const collect = deps.collect ?? (() => {});
 
   async function clusterOf(c: Context<ConsoleEnv>, route: string): Promise<string> {
     const session = c.get("session");
@@ -67,15 +69,6 @@ export function apiRoutes(deps: ConsoleDeps, access: ClusterAccess): Hono<Consol
       await access.names(),
       deps.defaultCluster,
     );
-  }
-
-  async function body(c: Context, route: string): Promise<unknown> {
-    const text = await c.req.text();
-    try {
-      return text.trim() === "" ? undefined : JSON.parse(text);
-    } catch {
-      throw new HttpError(400, `${route}: expected a JSON body; it does not parse`);
-    }
   }
 
   const intervals = new Map<string, { at: number; ms: Promise<number> }>();
@@ -101,7 +94,7 @@ export function apiRoutes(deps: ConsoleDeps, access: ClusterAccess): Hono<Consol
       if (memos.size > 100) memos.clear();
       memos.set(cluster, memo = newOverviewMemo());
     }
-    const value = overviewOrError(deps, cluster, memo);
+    const value = overviewOrError(deps, cluster, memo).finally(collect);
     if (overviews.size > 100) overviews.clear();
     overviews.set(cluster, { at: now(), value });
     return value;
@@ -174,6 +167,7 @@ export function apiRoutes(deps: ConsoleDeps, access: ClusterAccess): Hono<Consol
     })();
     value.catch(() => histories.delete(key));
     if (histories.size > 200) histories.clear();
+    value.finally(collect).catch(() => {});
     histories.set(key, { at: now(), ttl: Math.max(2000, step), value });
     return value;
   }
@@ -207,7 +201,7 @@ export function apiRoutes(deps: ConsoleDeps, access: ClusterAccess): Hono<Consol
   api.post("/documents/validate", async (c) => {
     const route = "POST /api/documents/validate";
     const cluster = await clusterOf(c, route);
-    const edit = parseEdit(route, await body(c, route));
+    const edit = parseEdit(route, await readJson(c, route));
     const { ok, problems, diff } = await checkEdit(fresh, cluster, edit);
     return c.json({ ok, problems, diff });
   });
@@ -215,7 +209,7 @@ export function apiRoutes(deps: ConsoleDeps, access: ClusterAccess): Hono<Consol
   api.put("/documents", async (c) => {
     const route = "PUT /api/documents";
     const cluster = await clusterOf(c, route);
-    const edit = parseEdit(route, await body(c, route));
+    const edit = parseEdit(route, await readJson(c, route));
     const checked = await checkEdit(fresh, cluster, edit);
     if (!checked.ok || !checked.write) {
       const first = checked.problems.find((p) => p.severity === "error");
@@ -234,7 +228,7 @@ export function apiRoutes(deps: ConsoleDeps, access: ClusterAccess): Hono<Consol
   api.delete("/documents", async (c) => {
     const route = "DELETE /api/documents";
     const cluster = await clusterOf(c, route);
-    const edit = parseEdit(route, await body(c, route), false);
+    const edit = parseEdit(route, await readJson(c, route), false);
     if (edit.kind !== "service" && edit.kind !== "analytic") {
       throw new HttpError(
         400,
@@ -269,7 +263,7 @@ export function apiRoutes(deps: ConsoleDeps, access: ClusterAccess): Hono<Consol
   api.post("/operations", async (c) => {
     const route = "POST /api/operations";
     const cluster = await clusterOf(c, route);
-    const op = parseOperation(route, await body(c, route));
+    const op = parseOperation(route, await readJson(c, route));
     const { results } = await recordedRun(deps, cluster, replActionOf(op));
     return c.json({ ok: results.every((r) => r.ok), results });
   });

@@ -14,6 +14,7 @@ import type { Output } from "../../ports/cli_deps.ts";
 import { isLoopbackHost, parseListen } from "./auth.ts";
 import { createConsoleApp } from "./app.ts";
 import type { ConsoleAgent } from "./context.ts";
+import { throttledCollect } from "./memory.ts";
 
 /** Per-request timeout of the console's reads of agents (a dead node must not stall a view). */
 export const READ_TIMEOUT_MS = 3000;
@@ -100,6 +101,7 @@ export async function runConsole(o: ConsoleRunOptions): Promise<void> {
     https: o.serveTls !== undefined,
     password: loopback ? undefined : o.password,
     signal: o.signal,
+    collect: throttledCollect(Date.now),
   });
   const scheme = o.serveTls ? "https" : "http";
   try {

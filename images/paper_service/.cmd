@@ -1,0 +1,3 @@
+CMD ["/bin/sh", "/start.sh"]
+ENV GRU_SERVICE=paper MEAN_MS=5000 NAP_MS=30 QUEUE_MAX=0
+EXPOSE 80
