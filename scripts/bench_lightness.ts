@@ -10,7 +10,8 @@
  * - `footprint`: for each container count, that many busybox `sleep` containers labelled as
  *   instances of service `idle` (cluster on the local etcd), and an ACTIVE `gru agent` whose
  *   service uses an analytic (also in the scale-out policy), 1 s loop; after a warm-up, its CPU
- *   (% of one core, utime+stime from /proc) over the window, `VmRSS` at the end and `VmHWM`.
+ *   (% of one core, utime+stime from /proc) over the window, `VmRSS` at the end and `VmHWM`,
+ *   and the local dockerd's CPU over the window (`/var/run/docker.pid`; others' use adds noise).
  *
  * Every `gru` runs as `deno run` with the permission flags and V8 flags the compile task bakes
  * into the binary (scripts/compile.ts), `--v8 FLAGS` replacing the latter (`--v8 none`: none;
@@ -399,19 +400,26 @@ async function footprint() {
         const watched = seen.match(/"id"/g)?.length ?? 0;
         const profiler = PROFILE ? await startProfiler() : undefined;
         const c0 = cpuOf(agent.pid);
+        // The local engine's CPU too (stats streams cost there); other users of it add noise.
+        const dockerd = Number(await Deno.readTextFile("/var/run/docker.pid").catch(() => "0"));
+        const d0 = dockerd > 0 ? cpuOf(dockerd) : NaN;
         const t0 = performance.now();
         const rss: number[] = [];
         for (let s = 0; s < WINDOW_S; s++) {
           await sleep(1000);
           rss.push(kib(agent.pid, "VmRSS"));
         }
-        const pct = (100 * (cpuOf(agent.pid) - c0)) / ((performance.now() - t0) / 1000);
+        const secs = (performance.now() - t0) / 1000;
+        const pct = (100 * (cpuOf(agent.pid) - c0)) / secs;
+        const dpct = dockerd > 0 ? (100 * (cpuOf(dockerd) - d0)) / secs : NaN;
         if (profiler) printProfile(await profiler.stop());
         const hwm = kib(agent.pid, "VmHWM");
         rows.push(
           `| ${variant || V8_FLAGS.join(" ") || "none"} | ${n} | ${watched} | ${pct.toFixed(2)} | ${
             (median(rss) / 1024).toFixed(1)
-          } | ${(Math.max(...rss) / 1024).toFixed(1)} | ${(hwm / 1024).toFixed(1)} |`,
+          } | ${(Math.max(...rss) / 1024).toFixed(1)} | ${(hwm / 1024).toFixed(1)} | ${
+            dpct.toFixed(2)
+          } |`,
         );
         console.log(rows.at(-1));
       } finally {
@@ -427,7 +435,8 @@ async function footprint() {
   );
   console.log(
     "| V8 flags | containers | instances listed | CPU (% of a core) | RSS median (MB) | RSS max (MB) | " +
-      "VmHWM (MB) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+      "VmHWM (MB) | dockerd CPU (%) |\n" +
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const r of rows) console.log(r);
 }

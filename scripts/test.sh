@@ -23,7 +23,7 @@
 # a test forgot), so nothing the run started is left behind except the reused dockerd and etcd.
 #
 # Environment: CI=true (no colours, no stdin), GRU_TEST_TIMEOUT (seconds for the test step,
-# default 900), GRU_TEST_FLAGS (extra deno test flags, e.g. "--trace-leaks" or "--parallel").
+# default 1500), GRU_TEST_FLAGS (extra deno test flags, e.g. "--trace-leaks" or "--parallel").
 # The tests get GRU_TEST_RUN, a short id unique to this run (tests/helpers/env.ts puts it in
 # container labels, cluster names and etcd prefixes).
 set -uo pipefail
@@ -42,7 +42,7 @@ exec </dev/null # nothing here may wait for input (CI has none)
 if [ "${CI:-}" = "true" ] || [ ! -t 1 ]; then export NO_COLOR=1; fi
 export DENO_NO_UPDATE_CHECK=1
 
-test_timeout=${GRU_TEST_TIMEOUT:-900}
+test_timeout=${GRU_TEST_TIMEOUT:-1500}
 read -r -a extra_flags <<<"${GRU_TEST_FLAGS:-}"
 started=$SECONDS
 work=$(mktemp -d /tmp/gru-test.XXXXXX)

@@ -70,6 +70,15 @@ export function isTimeZone(zone: string): boolean {
  * @returns The step, or undefined when invalid.
  */
 export function parseMaxStep(input: unknown): MaxStep | undefined {
+  // The parsed form (`{"count": 4}`, `{"percent": 50}`) as stored by an import parses again.
+  if (input !== null && typeof input === "object" && !Array.isArray(input)) {
+    const entries = Object.entries(input).map(([k, v]) => [k.toLowerCase(), v] as const);
+    if (entries.length !== 1) return undefined;
+    const [key, value] = entries[0]!;
+    if (key === "count") return typeof value === "number" ? parseMaxStep(value) : undefined;
+    if (key === "percent" && typeof value === "number") return parseMaxStep(`${value}%`);
+    return undefined;
+  }
   if (typeof input === "number") {
     return Number.isInteger(input) && input >= 1 ? { count: input } : undefined;
   }

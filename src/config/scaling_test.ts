@@ -159,3 +159,19 @@ Deno.test("validateClusterDocs() warns when the strategy is target and no servic
   }, "web.json");
   assert.deepEqual(await validateClusterDocs({ config, services: [tracked] }), []);
 });
+
+Deno.test("a service with MaxStep round-trips through its stored (parsed) form", async () => {
+  const { parseServiceDescriptor } = await import("./documents.ts");
+  const { parseJsonc } = await import("./jsonc.ts");
+  assert.deepEqual(parseMaxStep({ count: 4 }), { count: 4 });
+  assert.deepEqual(parseMaxStep({ Percent: 50 }), { percent: 50 });
+  assert.equal(parseMaxStep({ count: 0 }), undefined);
+  assert.equal(parseMaxStep({ count: 1, percent: 2 }), undefined);
+  const dir = new URL("../../examples/target-tracking/services/", import.meta.url);
+  for await (const f of Deno.readDir(dir)) {
+    const text = await Deno.readTextFile(new URL(f.name, dir));
+    const once = parseServiceDescriptor(parseJsonc(text, f.name).value, f.name);
+    const again = parseServiceDescriptor(JSON.parse(JSON.stringify(once)), `stored ${f.name}`);
+    assert.deepEqual(again, once);
+  }
+});

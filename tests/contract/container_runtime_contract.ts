@@ -233,6 +233,13 @@ export async function containerRuntimeContract(
       assert.ok(!all.some((c) => c.id === running || c.id === created));
     });
 
+    await t.step("removes racing on one container all succeed, and it is gone", async () => {
+      const id = await create(spec("rm-race"));
+      await rt.start(id);
+      await Promise.all([rt.remove(id), rt.remove(id), rt.remove(id)]);
+      await assert.rejects(rt.inspect(id), errorNamed("NotFoundError"));
+    });
+
     await t.step("a missing container: NotFoundError, except remove", async () => {
       await assert.rejects(rt.inspect(MISSING_ID), errorNamed("NotFoundError"));
       await assert.rejects(rt.start(MISSING_ID), errorNamed("NotFoundError"));

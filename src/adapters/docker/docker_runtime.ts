@@ -258,8 +258,27 @@ export class DockerRuntime implements ContainerRuntime {
       await this.docker.getContainer(ref(id)).remove({ force: true });
     } catch (err) {
       if ((err as DockerError).statusCode === 404) return;
+      // Another caller's removal is under way (an engine under load can take seconds to unmount
+      // a container's layers): the container is going, so wait for it to be gone.
+      if (
+        (err as DockerError).statusCode === 409 && /already in progress/.test(String(err)) &&
+        await this.#gone(id)
+      ) return;
       throw wrap(err, `remove ${id.slice(0, 12)}`);
     }
+  }
+
+  /** Whether the container disappears within about ten seconds. */
+  async #gone(id: string): Promise<boolean> {
+    for (let i = 0; i < 40; i++) {
+      try {
+        await this.docker.getContainer(ref(id)).inspect();
+      } catch (err) {
+        if ((err as DockerError).statusCode === 404) return true;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return false;
   }
 
   async unpause(id: string): Promise<void> {
