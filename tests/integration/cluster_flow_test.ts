@@ -111,9 +111,19 @@ Deno.test("cluster flow: create, import, join two agents, start/stop service, no
       }, 30_000).catch((err) => {
         throw new Error(`${err.message}\nagent logs:\n${agents.map((a) => a.log).join("\n")}`);
       });
-      const health = await fetch(`http://127.0.0.1:${ports[0]}/gru/v1/health`);
-      assert.equal(health.status, 200, await health.clone().text());
-      assert.equal((await health.json()).registered, true);
+      // `join --register-only` lists the node for one lease TTL before its agent runs: wait
+      // until the agent itself answers healthy and registered.
+      let last = "";
+      await eventually(async () => {
+        const health = await fetch(`http://127.0.0.1:${ports[0]}/gru/v1/health`).catch(() =>
+          undefined
+        );
+        if (!health) return false;
+        last = await health.text();
+        return health.status === 200 && JSON.parse(last).registered === true;
+      }, 30_000).catch((err) => {
+        throw new Error(`${err.message}\nlast /health: ${last}`);
+      });
     });
 
     await t.step("join refuses a name held by a live node and changes nothing", async () => {

@@ -33,7 +33,7 @@ Deno.test("paper service: Gru metric lines per request and a bounded queue", asy
       "--label",
       `${LABEL_TEST_RUN}=${run}`,
       "-e",
-      "MEAN_MS=100",
+      "MEAN_MS=1000",
       "-e",
       "QUEUE_MAX=2",
       "-e",
@@ -52,8 +52,9 @@ Deno.test("paper service: Gru metric lines per request and a bounded queue", asy
     assert.deepEqual(first?.status, 200, "the service never answered");
     assert(/^ok work \d+ ms response \d+ ms$/m.test(first!.body), first!.body);
 
-    // 8 at once into an instance that holds at most 2: some are refused at once.
-    const burst = await Promise.all(Array.from({ length: 8 }, () => get(url)));
+    // 16 at once into an instance that holds at most 2 (each about a second of work on
+    // average, so the queue cannot drain while they arrive): some are refused at once.
+    const burst = await Promise.all(Array.from({ length: 16 }, () => get(url)));
     const statuses = burst.map((r) => r.status);
     assert(statuses.includes(503), `no 503 in ${statuses}`);
     assert(statuses.includes(200), `no 200 in ${statuses}`);
