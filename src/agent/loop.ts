@@ -308,7 +308,9 @@ export class AutonomicLoop {
       try {
         // A slow sample never holds the regular tick back: wait for it at most until then.
         const sampled = this.#options.monitor.sample?.().catch(() => {});
-        if (sampled) await Promise.race([sampled, clock.sleep(end - clock.monotonic(), signal)]);
+        if (sampled) {
+          await Promise.race([sampled, clock.sleep(Math.max(0, end - clock.monotonic()), signal)]);
+        }
         if (end - clock.monotonic() <= 0) return undefined;
         const snapshot = this.#options.monitor.snapshot({ windowMs: fp.window * 1000 });
         const compiled = await this.#analytics.get(state.analytics, state.services);
