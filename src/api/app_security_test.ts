@@ -47,6 +47,7 @@ function fakeAgent() {
     policy: defaultPolicyConfig(),
     analytics: new Map(),
     decisionsList: () => [],
+    history: () => ({ services: {}, markers: [] }),
     lastTick: () => undefined,
     pushUserMetric: () => {},
     gossip: () => Promise.resolve({ cluster: "c1", from: "n1", entries: [] }),
@@ -71,6 +72,7 @@ const READS = [
   ...["/stats", "/stats/services", "/stats/services/web", "/stats/instances", "/stats/system"],
   ...["/analytics", "/analytics/services", "/analytics/services/web", "/analytics/system"],
   "/shared",
+  "/history?service=web&minutes=5",
 ];
 
 Deno.test("without a token in force every authenticated route is 503 and says how to fix it", async () => {
