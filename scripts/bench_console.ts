@@ -16,7 +16,8 @@
  *   (overview each second), a history request for each service every 5 s (3600 samples × 10 nodes
  *   merged), and the documents every 5 s. VmRSS is sampled each second, VmHWM read at the end.
  *
- * Prints one JSON line (idle, median, last, max sampled RSS and VmHWM in MB); asserts nothing. The
+ * Prints one JSON line (idle, median, last, max sampled RSS and VmHWM in MB, and the console's
+ * CPU over the run in % of one core, from /proc/<pid>/stat); asserts nothing. The
  * cluster's keys are deleted and the lease revoked at the end.
  *
  * @module
@@ -201,6 +202,14 @@ function stub(name: string, port: number) {
   });
 }
 
+/** CPU seconds (user + system) the process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function rssKb(pid: number, field = "VmRSS"): number {
   const s = Deno.readTextFileSync(`/proc/${pid}/status`);
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN);
@@ -288,6 +297,7 @@ try {
     await new Promise((r) => setTimeout(r, 500));
   }
   const idle = rssKb(pid);
+  const cpuAtStart = cpuSeconds(pid);
   const stop = new AbortController();
   const mode = Deno.env.get("BENCH_MODE") ?? "both";
   const viewers = Number(Deno.env.get("BENCH_VIEWERS") ?? 3);
@@ -329,6 +339,7 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
   }
   const hwm = rssKb(pid, "VmHWM");
+  const cpu = cpuSeconds(pid) - cpuAtStart;
   stop.abort();
   await Promise.allSettled([...sse, poll]);
   const mb = (kb: number) => (kb / 1024).toFixed(1);
@@ -344,6 +355,7 @@ try {
     peakHwmMb: mb(hwm),
     overviewEvents: overviews,
     historyAnswers: histories,
+    cpuPercentOfCore: (cpu / seconds * 100).toFixed(1),
   }));
 } finally {
   await consoleProc.stop("SIGTERM");

@@ -10,10 +10,13 @@
  * the executed scale-out decision, → container running, → answering.
  *
  * Prints a table; asserts nothing. `deno run -A scripts/bench_reaction.ts [trials=10]
- * [strategy=probdelta] [window s=2] [fast=off|on]` (needs the engine at /var/run/docker.sock, or
- * GRU_TEST_DOCKER_SOCKET, and the image gru-demo/web). `fast=on` turns the fast path on
- * (`FastPath`: margin 0.1, short window 0.5 s, a look every 0.25 s); with the `target` strategy
- * the service tracks `cpu_avg` at the scale-out threshold.
+ * [strategy=probdelta] [window s=2|demo] [fast=off|on|alt]` (needs the engine at
+ * /var/run/docker.sock, or GRU_TEST_DOCKER_SOCKET, and the image gru-demo/web). `fast=on` turns
+ * the fast path on (`FastPath`: margin 0.1, short window 0.5 s, a look every 0.25 s); with the
+ * `target` strategy the service tracks `cpu_avg` at the scale-out threshold. `demo` instead of a
+ * window runs the demo's own `examples/demo/config.json` and `policy.json` as they are (their
+ * loop, window, warm-up, cooldowns, threshold and `FastPath`), with only `FastPath.Enable`
+ * switched by the last argument, and with the strategy given.
  *
  * @module
  */
@@ -25,23 +28,37 @@ import {
   parsePolicyConfig,
   parseServiceDescriptor,
 } from "../src/config/documents.ts";
+import { fastPathSettings } from "../src/agent/fast_path.ts";
 import { LABEL_SERVICE, LABEL_TEST_RUN } from "../src/domain/model.ts";
-import { loadGenerator, startTestAgent } from "../tests/helpers/agent.ts";
+import { demoDocument, loadGenerator, startTestAgent, waitFor } from "../tests/helpers/agent.ts";
 import { removeRunContainers, testRuntime } from "../tests/helpers/docker.ts";
 import type { ContainerSummary } from "../src/ports/container_runtime.ts";
 
 const TRIALS = Number(Deno.args[0] ?? 10);
 const STRATEGY = Deno.args[1] ?? "probdelta";
-const WINDOW = Number(Deno.args[2] ?? 2);
+/** The demo's own configuration and policy instead of the bench's. */
+const DEMO = Deno.args[2] === "demo";
+const WINDOW = DEMO ? 0 : Number(Deno.args[2] ?? 2);
 /** `off`, `on`, or `alt`: trials alternate off/on (the fairest on a shared, busy machine). */
 const MODE = Deno.args[3] ?? "off";
 const FAST = MODE === "on";
-const THRESHOLD = 0.5;
+
+const DEMO_CONFIG = DEMO ? demoDocument("config.json") : undefined;
+const DEMO_POLICY = DEMO ? demoDocument("policy.json") : undefined;
+const THRESHOLD = DEMO_POLICY ? Number(DEMO_POLICY.Scaleout!.Threshold) : 0.5;
 const WORKERS = 4;
 const run = `bench-reaction-${Date.now().toString(36)}`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function configWith(fast: boolean) {
+  if (DEMO_CONFIG) {
+    const autonomic = DEMO_CONFIG.Autonomic!;
+    const fastPath = { ...(autonomic.FastPath as Record<string, unknown>), Enable: fast };
+    return parseAgentConfig({
+      ...DEMO_CONFIG,
+      Autonomic: { ...autonomic, PlannerStrategy: STRATEGY, FastPath: fastPath },
+    }, "examples/demo/config.json");
+  }
   return parseAgentConfig({
     Autonomic: {
       LoopTimeInterval: 1,
@@ -63,10 +80,12 @@ const t = await startTestAgent({
   baseServices: ["web"],
   docs: {
     config: configWith(FAST),
-    policy: parsePolicyConfig({
-      Scaleout: { Enable: true, Threshold: THRESHOLD, Metrics: ["cpu_avg"] },
-      Scalein: { Enable: true, Threshold: 0.2, Metrics: ["cpu_avg"] },
-    }, "policy.json"),
+    policy: DEMO_POLICY
+      ? parsePolicyConfig(DEMO_POLICY, "examples/demo/policy.json")
+      : parsePolicyConfig({
+        Scaleout: { Enable: true, Threshold: THRESHOLD, Metrics: ["cpu_avg"] },
+        Scalein: { Enable: true, Threshold: 0.2, Metrics: ["cpu_avg"] },
+      }, "policy.json"),
     services: [parseServiceDescriptor({
       Name: "web",
       Image: "gru-demo/web",
@@ -83,15 +102,6 @@ async function running(): Promise<ContainerSummary[]> {
     .filter((c) => c.state === "running");
 }
 
-async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await sleep(200);
-  }
-  throw new Error(`not reached within ${ms} ms: ${what}`);
-}
-
 function lastCpu(): number | undefined {
   return t.agent.decisionsList(1)[0]?.inputs.services.web?.cpu_avg;
 }
@@ -106,25 +116,36 @@ interface Trial {
   back: number;
 }
 
+// Ctrl-C stops the agent and removes the bench's containers before leaving.
+Deno.addSignalListener("SIGINT", () => {
+  console.log("\ninterrupted: removing the bench's containers");
+  t.close().catch(() => {}).then(() => removeRunContainers(run)).finally(() => Deno.exit(130));
+});
+
 const trials: Trial[] = [];
+let lastStop = 0;
 let missed = 0;
 try {
   await t.agent.command({ name: "start", target: "agent" });
   for (let k = 1; k <= TRIALS; k++) {
     // Exactly one running instance and a quiet CPU window (the last loop saw < 0.1).
-    await until(
+    await waitFor(
       async () => {
         const cpu = lastCpu();
         return (await running()).length === 1 && cpu !== undefined && cpu < 0.1;
       },
       90_000,
-      "1 quiet instance",
+      () => "1 quiet instance",
     );
     const fast = MODE === "alt" ? k % 2 === 0 : FAST;
     if (MODE === "alt") {
       await t.store.importDocs("benchreact", { config: configWith(fast) });
       await t.agent.command({ name: "update", target: "agent" });
     }
+    // The fast path acts only on a surge out of calm (`FastPath.Calm`): the previous trial's
+    // load must be that long gone.
+    const calmMs = (fastPathSettings(configWith(fast).autonomic).calm ?? 20) * 1000;
+    await sleep(Math.max(0, lastStop + calmMs + 500 - Date.now()));
     // A random phase against the 1 s loop: load does not start just after a tick every time.
     await sleep(1000 + Math.random() * 1000);
     const before = await running();
@@ -144,6 +165,7 @@ try {
     if (!fresh) {
       // A busy machine can keep the load under the threshold: counted, not fatal.
       await load.stop();
+      lastStop = Date.now();
       missed++;
       console.log(`trial ${k}: no scale-out within 60 s (missed)`);
       continue;
@@ -164,6 +186,7 @@ try {
     ports = (await running()).flatMap((c) => c.hostPorts);
     await load.stop();
     const tStop = Date.now();
+    lastStop = tStop;
     const ds = t.agent.decisionsList().filter((d) => d.time >= t0 && d.time <= tRunning)
       .sort((a, b) => a.seq - b.seq);
     const seen = ds.find((d) => (d.inputs.services.web?.cpu_avg ?? 0) > THRESHOLD);
@@ -176,10 +199,10 @@ try {
     );
     const blocked = between.length;
     const held = [...new Set(between.map((d) => `${d.chosen.policy} ${d.outcome}: ${d.why}`))];
-    await until(
+    await waitFor(
       async () => (await running()).length === 1,
       90_000,
-      "back to 1 instance",
+      () => "back to 1 instance",
     );
     const trial: Trial = {
       fast,
@@ -220,8 +243,13 @@ function pct(xs: number[], p: number): number {
 console.log(
   `\nstrategy ${STRATEGY}, fast path ${
     MODE === "alt" ? "off/on alternating" : FAST ? "on" : "off"
-  }, loop 1 s, Window ${WINDOW} s, ` +
-    `Warmup 1 s, scale-out threshold ${THRESHOLD}, ${missed} trial(s) missed, ` +
+  }, ${
+    DEMO
+      ? `the demo's config.json and policy.json (FastPath ${
+        JSON.stringify(DEMO_CONFIG!.Autonomic!.FastPath)
+      })`
+      : `loop 1 s, Window ${WINDOW} s, Warmup 1 s`
+  }, scale-out threshold ${THRESHOLD}, ${missed} trial(s) missed, ` +
     `${WORKERS} load workers\n`,
 );
 console.log(

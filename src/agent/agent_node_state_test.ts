@@ -6,14 +6,13 @@
 import assert from "node:assert/strict";
 import { MemoryContainerRuntime } from "../adapters/memory/memory_container_runtime.ts";
 import { MemoryKvStore } from "../adapters/memory/memory_kv_store.ts";
-import { wireAgent } from "../app/agent_wiring.ts";
 import { ClusterStore } from "../cluster/cluster_store.ts";
 import { parseAgentConfig, parseServiceDescriptor } from "../config/documents.ts";
 import { FakeClock } from "../domain/clock.ts";
-import { seededPrng } from "../domain/random.ts";
 import type { UsageReader } from "../ports/usage_reader.ts";
 import type { Agent } from "./agent.ts";
 import type { NodeStateCacheFile } from "./node_state.ts";
+import { wireTestAgent } from "./_testing.ts";
 
 const IMAGE = "gru-test/busybox";
 
@@ -46,25 +45,7 @@ async function rig() {
     write: (t) => (file.text = t, Promise.resolve()),
   };
   const agent = (): Agent =>
-    wireAgent({
-      identity: {
-        cluster: "c1",
-        name: "n1",
-        uuid: "a".repeat(32),
-        address: "http://127.0.0.1:1",
-        hostIp: "127.0.0.1",
-      },
-      store,
-      runtime,
-      clock,
-      prng: seededPrng(1),
-      ttl: 5,
-      dryRun: false,
-      etcdAddr: "http://127.0.0.1:2379",
-      env: () => undefined,
-      usage: idle,
-      nodeStateCache: cache,
-    });
+    wireTestAgent({ cluster: "c1", store, runtime, clock, usage: idle, nodeStateCache: cache });
   const web = async () =>
     (await runtime.listAll()).filter((c) => c.name.startsWith("web_") && c.state === "running");
   return { clock, runtime, store, file, agent, web };

@@ -6,13 +6,12 @@
 import assert from "node:assert/strict";
 import { MemoryContainerRuntime } from "../adapters/memory/memory_container_runtime.ts";
 import { MemoryKvStore } from "../adapters/memory/memory_kv_store.ts";
-import { wireAgent } from "../app/agent_wiring.ts";
 import { ClusterStore } from "../cluster/cluster_store.ts";
 import { FakeClock } from "../domain/clock.ts";
-import { seededPrng } from "../domain/random.ts";
 import type { ContainerSummary } from "../ports/container_runtime.ts";
 import type { UsageReader } from "../ports/usage_reader.ts";
 import type { Agent } from "./agent.ts";
+import { wireTestAgent } from "./_testing.ts";
 
 /** An engine whose listings can be made to hang until it is fast again. */
 class SlowableRuntime extends MemoryContainerRuntime {
@@ -80,24 +79,7 @@ async function rig(): Promise<{
     forget: () => {},
     close: () => Promise.resolve(),
   };
-  const agent = wireAgent({
-    identity: {
-      cluster: "c",
-      name: "n1",
-      uuid: "a".repeat(32),
-      address: "http://127.0.0.1:1",
-      hostIp: "127.0.0.1",
-    },
-    store,
-    runtime,
-    usage,
-    clock,
-    prng: seededPrng(1),
-    ttl: 5,
-    dryRun: false,
-    etcdAddr: "http://127.0.0.1:2379",
-    env: () => undefined,
-  });
+  const agent = wireTestAgent({ cluster: "c", store, runtime, usage, clock });
   await agent.start();
   await agent.waitRegistered(5000);
   return {

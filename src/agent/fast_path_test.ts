@@ -7,7 +7,14 @@ import {
   parseServiceDescriptor,
 } from "../config/documents.ts";
 import type { AnalyzedService } from "./analyzer/analysis.ts";
-import { fastTrigger, triggerText } from "./fast_path.ts";
+import {
+  CalmGate,
+  fastCrossings,
+  fastPathSettings,
+  fastTrigger,
+  heldText,
+  triggerText,
+} from "./fast_path.ts";
 
 function analyzed(cpu: number | undefined, running = 1): AnalyzedService {
   return {
@@ -82,4 +89,60 @@ Deno.test("fastTrigger(): with target, the target band plus margin; analytics to
     autonomic: config("probdelta"),
   });
   assert.equal(idle, undefined, "nothing running");
+});
+
+Deno.test("fastCrossings(): every crossing service, in name order, one signal each", () => {
+  const api = parseServiceDescriptor({ Name: "api", Image: "i" }, "api.json");
+  const both = new Map([["web", web], ["api", api]]);
+  const crossings = fastCrossings({
+    analysis: { web: analyzed(0.9), api: analyzed(0.95), idle: analyzed(0.1) },
+    services: both,
+    policy,
+    autonomic: config("probdelta"),
+  });
+  assert.deepEqual(crossings.map((c) => [c.service, c.metric]), [["api", "cpu_avg"], [
+    "web",
+    "cpu_avg",
+  ]]);
+});
+
+Deno.test("CalmGate: a crossing acts only out of Calm seconds without one", () => {
+  const gate = new CalmGate();
+  const at = (service: string) => ({ service, metric: "cpu_avg", value: 0.9, level: 0.85 });
+  const calm = 20_000;
+  // Never seen over the level: calm, it acts.
+  assert.equal(gate.observe([at("web")], 1000, calm).trigger?.service, "web");
+  // 0.1 s later, still over (the surge goes on): held, with how long ago it crossed.
+  const held = gate.observe([at("web")], 1100, calm);
+  assert.equal(held.trigger, undefined);
+  assert.deepEqual(held.held.map((h) => [h.crossing.service, h.sinceMs]), [["web", 100]]);
+  // Bursts every 5 s keep restarting the calm: never acts again.
+  for (let t = 6100; t <= 60_100; t += 5000) {
+    assert.equal(gate.observe([at("web")], t, calm).trigger, undefined, `at ${t} ms`);
+  }
+  // 20 s without a crossing: acts again. Another service is calm on its own.
+  assert.equal(gate.observe([at("api"), at("web")], 80_100, calm).trigger?.service, "api");
+  assert.equal(gate.observe([at("web")], 80_200, calm).trigger, undefined, "web crossed too");
+  // Calm 0: every crossing acts (the rule off).
+  const off = new CalmGate();
+  off.observe([at("web")], 0, 0);
+  assert.equal(off.observe([at("web")], 1, 0).trigger?.service, "web");
+});
+
+Deno.test("heldText() and the Calm default", () => {
+  const h = {
+    crossing: { service: "web", metric: "cpu_avg", value: 0.93, level: 0.85 },
+    sinceMs: 3240,
+  };
+  assert.equal(
+    heldText(h, 0.4, 20),
+    "web cpu_avg 0.93 over 0.85 in the last 0.4 s, held: it crossed 3.2 s before, not out of 20 s of calm",
+  );
+  assert.equal(fastPathSettings(config("probdelta")).calm, 20);
+  const set = parseAgentConfig({ Autonomic: { FastPath: { Enable: true, Calm: 0 } } }, "c.json");
+  assert.equal(fastPathSettings(set.autonomic).calm, 0);
+  assert.throws(
+    () => parseAgentConfig({ Autonomic: { FastPath: { Calm: -1 } } }, "c.json"),
+    /FastPath\.Calm|fastPath\.calm/i,
+  );
 });

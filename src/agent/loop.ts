@@ -34,7 +34,14 @@ import {
   type SourcesView,
   withSourceValues,
 } from "./monitor/external_metrics.ts";
-import { fastPathSettings, type FastTrigger, fastTrigger, triggerText } from "./fast_path.ts";
+import {
+  CalmGate,
+  fastCrossings,
+  fastPathSettings,
+  type FastTrigger,
+  heldText,
+  triggerText,
+} from "./fast_path.ts";
 import { PlanStep } from "./plan_step.ts";
 import type { DecisionRecord } from "./record/decisions.ts";
 import type { Recorder } from "./record/record.ts";
@@ -87,6 +94,9 @@ export class AutonomicLoop {
   #analytics = new AnalyticsCache();
   /** Schedules, the strategy and its shadows (keeps target tracking's history). */
   #plan = new PlanStep();
+  /** The fast path's calm rule, and the crossings it held since the last record. */
+  #calm = new CalmGate();
+  #held: string[] = [];
   #abort: AbortController | undefined;
   #task: Promise<void> | undefined;
   #died: string | undefined;
@@ -218,6 +228,7 @@ export class AutonomicLoop {
       shadows: step.shadows,
       schedules: step.schedules,
       ...(fast ? { trigger: { kind: "fast-path", why: triggerText(fast, fastWindow) } } : {}),
+      ...(this.#held.length > 0 ? { fastPathHeld: this.#held.splice(0) } : {}),
     }, { keep: state.config.autonomic.decisionHistory, services: state.services });
   }
 
@@ -320,12 +331,22 @@ export class AutonomicLoop {
           compiled,
           node: this.#options.capacity(),
         });
-        const trigger = fastTrigger({
+        const crossings = fastCrossings({
           analysis,
           services: state.services,
           policy: state.policy,
           autonomic: state.config.autonomic,
         });
+        const { trigger, held } = this.#calm.observe(
+          crossings,
+          clock.monotonic(),
+          (fp.calm ?? 20) * 1000,
+        );
+        // The next record names each held service once (its first held look).
+        for (const h of held) {
+          if (this.#held.some((line) => line.startsWith(`${h.crossing.service} `))) continue;
+          if (this.#held.length < 10) this.#held.push(heldText(h, fp.window, fp.calm ?? 20));
+        }
         if (trigger) return trigger;
       } catch (err) {
         log.debug("Fast-path check failed: {error}", { error: errorMessage(err) });

@@ -5,26 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { MemoryContainerRuntime } from "../adapters/memory/memory_container_runtime.ts";
-import {
-  parseAgentConfig,
-  parseAnalytic,
-  parsePolicyConfig,
-  parseServiceDescriptor,
-} from "../config/documents.ts";
-import { FakeClock } from "../domain/clock.ts";
-import { seededPrng } from "../domain/random.ts";
+import { parseAnalytic, parseServiceDescriptor } from "../config/documents.ts";
 import type { MetricQuerier, QueryResult } from "../ports/metric_query.ts";
-import { noTelemetry } from "../ports/telemetry.ts";
 import type { UsageReader } from "../ports/usage_reader.ts";
-import { wireLoop } from "../app/agent_wiring.ts";
-import { InstanceManager } from "./executor/instances.ts";
-import { soloCluster } from "./gossip/cluster_context.ts";
-import type { LoopState } from "./loop.ts";
-import { Monitor } from "./monitor/monitor.ts";
-import { DecisionLog, type DecisionRecord } from "./record/decisions.ts";
-
-const IMAGE = "gru-test/busybox";
+import type { DecisionRecord } from "./record/decisions.ts";
+import { IMAGE, loopRig } from "./_testing.ts";
 
 const idleUsage: UsageReader = {
   kind: "fake",
@@ -34,8 +19,6 @@ const idleUsage: UsageReader = {
 };
 
 function rig(onSourceFailure: unknown) {
-  const clock = new FakeClock(1_700_000_000_000);
-  const runtime = new MemoryContainerRuntime({ clock, images: [IMAGE], ncpu: 4 });
   let answer: QueryResult = { ok: true, value: 90, sampleTime: 0 };
   const querier: MetricQuerier = { query: () => Promise.resolve(answer) };
   const svc = parseServiceDescriptor({
@@ -50,71 +33,26 @@ function rig(onSourceFailure: unknown) {
     },
     OnSourceFailure: onSourceFailure,
   }, "web.json");
-  const state: LoopState = {
-    node: "n1",
-    config: parseAgentConfig({
-      Autonomic: {
-        LoopTimeInterval: 1,
-        PlannerStrategy: "dummy",
-        Warmup: 0,
-        ScaleOutCooldown: 1,
-        ScaleInCooldown: 1,
-        ScaleInStabilization: 0,
-      },
-    }, "config.json"),
-    policy: parsePolicyConfig({
+  const r = loopRig({
+    services: [svc],
+    autonomic: { ScaleOutCooldown: 1, ScaleInCooldown: 1 },
+    policy: {
       Scaleout: { Enable: true, Threshold: 0.7, Analytics: ["load"] },
       Scalein: { Enable: true, Threshold: 0.2, Analytics: ["load"] },
-    }, "policy.json"),
-    services: new Map([["web", svc]]),
-    analytics: new Map([[
-      "load",
-      parseAnalytic({ Name: "load", Expr: "rps / 100", Metrics: ["rps"] }, "load.json"),
-    ]]),
-    constraints: { cpuMin: 0, cpuMax: 0, baseServices: [] },
-    dryRun: false,
-  };
-  const instances = new InstanceManager({
-    runtime,
-    clock,
-    cluster: "c",
-    node: "n1",
-    spec: { hostIp: "127.0.0.1", etcdAddr: "http://127.0.0.1:2379", env: () => undefined },
-  });
-  const monitor = new Monitor({
-    runtime,
-    usage: idleUsage,
-    instances,
-    clock,
-    cluster: "c",
-    node: "n1",
-    settings: () => ({
-      windowMs: 2000,
-      warmupMs: 0,
-      logReading: false,
-      services: new Set(["web"]),
-    }),
-  });
-  const loop = wireLoop({
-    state: () => state,
-    monitor,
-    instances,
-    cluster: soloCluster("n1"),
-    decisions: new DecisionLog(10),
-    telemetry: noTelemetry,
-    uuid: "u",
-    clock,
-    prng: seededPrng(7),
+    },
+    analytics: [parseAnalytic({ Name: "load", Expr: "rps / 100", Metrics: ["rps"] }, "load.json")],
+    usage: () => idleUsage,
+    decisions: 10,
     querier,
   });
   return {
-    instances,
+    instances: r.instances,
     svc,
-    running: () => instances.list("web").filter((i) => i.status === "running").length,
+    running: r.running,
     answer: (next: QueryResult) => answer = next,
     async tick(): Promise<DecisionRecord> {
-      clock.advance(2000);
-      return await loop.tick();
+      r.clock.advance(2000);
+      return await r.loop.tick();
     },
   };
 }

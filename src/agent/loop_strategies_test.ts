@@ -5,62 +5,16 @@
  */
 
 import assert from "node:assert/strict";
-import { MemoryContainerRuntime } from "../adapters/memory/memory_container_runtime.ts";
-import {
-  parseAgentConfig,
-  parsePolicyConfig,
-  parseServiceDescriptor,
-} from "../config/documents.ts";
-import { FakeClock } from "../domain/clock.ts";
-import { LABEL_SERVICE } from "../domain/model.ts";
-import { seededPrng } from "../domain/random.ts";
+import { parseServiceDescriptor } from "../config/documents.ts";
 import { noTelemetry, type Telemetry } from "../ports/telemetry.ts";
-import type { UsageReader, UsageSample, UsageTarget } from "../ports/usage_reader.ts";
-import { wireLoop } from "../app/agent_wiring.ts";
-import { InstanceManager } from "./executor/instances.ts";
-import { soloCluster } from "./gossip/cluster_context.ts";
-import type { LoopState } from "./loop.ts";
-import { Monitor } from "./monitor/monitor.ts";
-import { DecisionLog, type DecisionRecord } from "./record/decisions.ts";
+import { FakeUsage, IMAGE, loopRig } from "./_testing.ts";
 
-const IMAGE = "gru-test/busybox";
-
-/** `total` cores per service, shared evenly by its running instances. */
-class SharedLoad implements UsageReader {
-  readonly kind = "fake";
-  total: Record<string, number> = {};
-  #seen = new Map<string, { at: number; cpuNs: number }>();
-
-  constructor(
-    private runtime: MemoryContainerRuntime,
-    private clock: FakeClock,
-    private running: (s: string) => number,
-  ) {}
-
-  read(target: UsageTarget): Promise<UsageSample> {
-    const now = this.clock.now();
-    const service = this.runtime.peek(target.id)?.labels[LABEL_SERVICE] ?? "";
-    const last = this.#seen.get(target.id) ?? { at: now, cpuNs: 0 };
-    const each = (this.total[service] ?? 0) / Math.max(1, this.running(service));
-    const cpuNs = last.cpuNs + Math.min(1, each) * (now - last.at) * 1e6;
-    this.#seen.set(target.id, { at: now, cpuNs });
-    return Promise.resolve({ at: now, cpuNs, memoryBytes: 64 << 20 });
-  }
-  forget(id: string): void {
-    this.#seen.delete(id);
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
+/** `load` is the total of cores per service, shared evenly by its running instances. */
 function rig(
   autonomic: Record<string, unknown>,
   scaling: Record<string, unknown> = {},
   start = "2026-03-23T12:00:00Z",
 ) {
-  const clock = new FakeClock(Date.parse(start));
-  const runtime = new MemoryContainerRuntime({ clock, images: [IMAGE], ncpu: 8 });
   const shadows: string[] = [];
   const telemetry: Telemetry = {
     ...noTelemetry,
@@ -74,85 +28,24 @@ function rig(
     Configuration: { CpuNumber: 1, Memory: "128M" },
     Scaling: { Target: { Metric: "cpu_avg", Value: 0.5 }, ...scaling },
   }, "web.json");
-  const state: LoopState = {
-    node: "n1",
-    config: parseAgentConfig({
-      Autonomic: {
-        LoopTimeInterval: 1,
-        Warmup: 0,
-        Window: 2,
-        ScaleOutCooldown: 5,
-        ScaleInCooldown: 5,
-        ScaleInStabilization: 0,
-        ...autonomic,
-      },
-    }, "config.json"),
-    policy: parsePolicyConfig({
-      Scaleout: { Enable: true, Threshold: 0.7, Metrics: ["cpu_avg"] },
-      Scalein: { Enable: true, Threshold: 0.2, Metrics: ["cpu_avg"] },
-    }, "policy.json"),
-    services: new Map([["web", svc]]),
-    analytics: new Map(),
-    constraints: { cpuMin: 0, cpuMax: 0, baseServices: [] },
-    dryRun: false,
-  };
-  const instances = new InstanceManager({
-    runtime,
-    clock,
-    cluster: "c",
-    node: "n1",
-    spec: { hostIp: "127.0.0.1", etcdAddr: "http://127.0.0.1:2379", env: () => undefined },
-  });
-  const running = () => instances.list("web").filter((i) => i.status === "running").length;
-  const usage = new SharedLoad(runtime, clock, running);
-  const monitor = new Monitor({
-    runtime,
-    usage,
-    instances,
-    clock,
-    cluster: "c",
-    node: "n1",
-    settings: () => ({
-      windowMs: state.config.autonomic.window * 1000,
-      warmupMs: state.config.autonomic.warmup * 1000,
-      logReading: false,
-      services: new Set(state.services.keys()),
-    }),
-  });
-  const decisions = new DecisionLog(1000);
-  const loop = wireLoop({
-    state: () => state,
-    monitor,
-    instances,
-    cluster: soloCluster("n1", clock),
-    decisions,
+  const r = loopRig({
+    services: [svc],
+    autonomic,
+    start: Date.parse(start),
+    ncpu: 8,
+    usage: ({ runtime, clock, running }) =>
+      new FakeUsage(runtime, clock, (total) => Math.min(1, total / Math.max(1, running()))),
     telemetry,
-    uuid: "u",
-    clock,
-    prng: seededPrng(7),
+    decisions: 1000,
+    monotonicLedger: true,
   });
   return {
-    clock,
-    usage,
-    instances,
-    decisions,
-    state,
-    running,
+    ...r,
     shadows,
-    loop,
-    monitor,
     async init() {
-      await instances.init();
-      await instances.start(svc);
-      await monitor.sample();
-    },
-    /** `seconds` of fake time, sampling every second, then one tick. */
-    async after(seconds: number): Promise<DecisionRecord> {
-      for (let i = 0; i < seconds; i++) {
-        clock.advance(1000);
-        await monitor.sample();
-      }
-      return await loop.tick();
+      await r.instances.init();
+      await r.instances.start(svc);
+      await r.monitor.sample();
     },
   };
 }
@@ -164,7 +57,7 @@ async function settle(): Promise<void> {
 Deno.test("loop + target: one action adds what the formula asks, then holds within tolerance", async () => {
   const r = rig({ PlannerStrategy: "target" });
   await r.init();
-  r.usage.total.web = 2.4;
+  r.usage.load.web = 2.4;
   const first = await r.after(2);
   assert.equal(first.chosen.policy, "scaleout", first.why);
   assert.equal(first.chosen.track?.formula, 2, "⌈1 × 1 / 0.5⌉: one instance burns at most 1 core");
@@ -199,10 +92,10 @@ Deno.test("loop + target: scale-in waits for its stabilization window and takes 
   const svc = r.state.services.get("web")!;
   for (let i = 0; i < 5; i++) await r.instances.start(svc);
   assert.equal(r.running(), 6);
-  r.usage.total.web = 3; // 0.5 each: 6 is right
+  r.usage.load.web = 3; // 0.5 each: 6 is right
   const busy = await r.after(2);
   assert.equal(busy.chosen.policy, "noaction", busy.why);
-  r.usage.total.web = 0.3; // 0.05 each: ⌈6 × 0.05 / 0.5⌉ = 1
+  r.usage.load.web = 0.3; // 0.05 each: ⌈6 × 0.05 / 0.5⌉ = 1
   const wish = await r.after(2);
   assert.equal(wish.chosen.policy, "noaction", wish.why);
   assert.match(wish.chosen.reasons.join(), /stabilization window 6 s keeps 6/);
@@ -224,7 +117,7 @@ Deno.test("loop + target: scale-in waits for its stabilization window and takes 
 Deno.test("loop: shadow strategies are recorded and counted, and only the chosen acts", async () => {
   const r = rig({ PlannerStrategy: "threshold", ShadowStrategies: ["target", "dummy"] });
   await r.init();
-  r.usage.total.web = 0.6; // 0.6 on one instance: under the 0.7 threshold, over the 0.5 target
+  r.usage.load.web = 0.6; // 0.6 on one instance: under the 0.7 threshold, over the 0.5 target
   const d = await r.after(2);
   assert.equal(d.chosen.policy, "noaction");
   assert.equal(d.outcome, "none");
@@ -247,7 +140,7 @@ Deno.test("loop: the decision record names the schedule in force, and the reconc
     }],
   }, "2026-03-23T19:59:58Z");
   await r.init();
-  r.usage.total.web = 0.5;
+  r.usage.load.web = 0.5;
   const before = await r.after(1);
   assert.equal(before.schedules, undefined, "20:59:59 in Berlin: not yet");
   const inForce = await r.after(1); // 21:00:00 in Berlin (UTC+1)
@@ -274,14 +167,14 @@ async function reaction(fast: boolean) {
   });
   await r.init();
   r.loop.start();
-  r.usage.total.web = 0.05;
+  r.usage.load.web = 0.05;
   await drive(r, 5_250);
   const t0 = r.clock.monotonic();
-  r.usage.total.web = 2;
+  r.usage.load.web = 2;
   while (r.running() < 2 && r.clock.monotonic() - t0 < 30_000) await drive(r, 250);
   const reactedMs = r.clock.monotonic() - t0;
   await drive(r, 12_000);
-  r.usage.total.web = 0.05;
+  r.usage.load.web = 0.05;
   await drive(r, 16_000);
   await r.loop.stop();
   return { r, reactedMs, records: r.decisions.list() };
@@ -303,4 +196,49 @@ Deno.test("loop: the fast path scales out before the next tick, and adds no flap
     x.records.flatMap((d) => d.actions.filter((a) => a.ok).map((a) => a.action)).join(",");
   assert.equal(actions(fast), actions(slow), "the same actions, only sooner");
   assert.equal(fast.r.running(), 1);
+});
+
+/** Bursts over the fast-path level (1 core for 0.5 s every 3 s) on a mean far under it. */
+async function bursty(calm: number) {
+  const r = rig({
+    PlannerStrategy: "probdelta",
+    LoopTimeInterval: 1,
+    Window: 5,
+    FastPath: { Enable: true, Margin: 0.1, Window: 0.5, CheckInterval: 0.1, Calm: calm },
+  });
+  await r.init();
+  r.loop.start();
+  r.usage.load.web = 0.05;
+  await drive(r, 6_000);
+  for (let cycle = 0; cycle < 30; cycle++) {
+    r.usage.load.web = 1;
+    await drive(r, 500);
+    r.usage.load.web = 0.05;
+    await drive(r, 2_500);
+  }
+  await r.loop.stop();
+  const records = r.decisions.list();
+  const count = (action: string) =>
+    records.filter((d) => d.actions.some((a) => a.ok && a.action === action)).length;
+  return { records, starts: count("start"), stops: count("stop") };
+}
+
+Deno.test("loop: the fast path acts only out of calm, so a bursty load under the threshold does not flap", async () => {
+  const off = await bursty(0);
+  assert.ok(off.starts >= 3, `without the calm rule the bursts start ${off.starts} instances`);
+  assert.ok(off.stops >= 2, `and stop ${off.stops} again`);
+  const on = await bursty(20);
+  assert.ok(on.starts <= 1, `with it: ${on.starts} start(s), the onset at most`);
+  assert.ok(on.stops <= 1, `and ${on.stops} stop(s)`);
+  const held = on.records.flatMap((d) => d.fastPathHeld ?? []);
+  assert.ok(held.length >= 10, `${held.length} held crossings recorded`);
+  assert.match(
+    held[0]!,
+    /^web cpu_avg 1 over 0\.8 in the last 0\.5 s, held: it crossed \d+\.\d s before, not out of 20 s of calm$/,
+  );
+  assert.ok(
+    on.records.every((d) =>
+      d.trigger === undefined || d.actions.every((a) => a.action === "start")
+    ),
+  );
 });

@@ -5,50 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { MemoryContainerRuntime } from "../adapters/memory/memory_container_runtime.ts";
-import {
-  parseAgentConfig,
-  parsePolicyConfig,
-  parseServiceDescriptor,
-} from "../config/documents.ts";
-import { FakeClock } from "../domain/clock.ts";
-import { LABEL_SERVICE, type ServiceDescriptor } from "../domain/model.ts";
-import { seededPrng } from "../domain/random.ts";
+import { parseServiceDescriptor } from "../config/documents.ts";
+import type { ServiceDescriptor } from "../domain/model.ts";
 import type { Dependency, Telemetry } from "../ports/telemetry.ts";
 import { noTelemetry } from "../ports/telemetry.ts";
-import type { UsageReader, UsageSample, UsageTarget } from "../ports/usage_reader.ts";
-import { InstanceManager } from "./executor/instances.ts";
-import { soloCluster } from "./gossip/cluster_context.ts";
-import type { LoopState } from "./loop.ts";
-import { wireLoop } from "../app/agent_wiring.ts";
-import { Monitor } from "./monitor/monitor.ts";
-import { DecisionLog, type DecisionRecord } from "./record/decisions.ts";
-
-const IMAGE = "gru-test/busybox";
-
-/** CPU use by service, in cores per instance, integrated over fake time. */
-class BurningUsage implements UsageReader {
-  readonly kind = "fake";
-  load: Record<string, number> = {};
-  #seen = new Map<string, { at: number; cpuNs: number }>();
-
-  constructor(private runtime: MemoryContainerRuntime, private clock: FakeClock) {}
-
-  read(target: UsageTarget): Promise<UsageSample> {
-    const now = this.clock.now();
-    const service = this.runtime.peek(target.id)?.labels[LABEL_SERVICE] ?? "";
-    const last = this.#seen.get(target.id) ?? { at: now, cpuNs: 0 };
-    const cpuNs = last.cpuNs + (this.load[service] ?? 0) * (now - last.at) * 1e6;
-    this.#seen.set(target.id, { at: now, cpuNs });
-    return Promise.resolve({ at: now, cpuNs, memoryBytes: 64 << 20 });
-  }
-  forget(id: string): void {
-    this.#seen.delete(id);
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
+import { IMAGE, loopRig } from "./_testing.ts";
 
 function web(extra: Record<string, unknown> = {}): ServiceDescriptor {
   return parseServiceDescriptor({
@@ -63,86 +24,16 @@ function web(extra: Record<string, unknown> = {}): ServiceDescriptor {
 
 /** A node of 4 cores running the loop over the in-memory engine. */
 function rig(options: { dryRun?: boolean; baseServices?: string[]; service?: ServiceDescriptor }) {
-  const clock = new FakeClock(1_700_000_000_000);
-  const runtime = new MemoryContainerRuntime({ clock, images: [IMAGE], ncpu: 4 });
-  const usage = new BurningUsage(runtime, clock);
   const errors: Dependency[] = [];
   const telemetry: Telemetry = { ...noTelemetry, dependencyError: (d) => errors.push(d) };
-  const svc = options.service ?? web();
-  const state: LoopState = {
-    node: "n1",
-    config: parseAgentConfig({
-      Autonomic: {
-        LoopTimeInterval: 1,
-        PlannerStrategy: "dummy",
-        Warmup: 0,
-        Window: 2,
-        ScaleOutCooldown: 5,
-        ScaleInCooldown: 5,
-        ScaleInStabilization: 3,
-      },
-    }, "config.json"),
-    policy: parsePolicyConfig({
-      Scaleout: { Enable: true, Threshold: 0.7, Metrics: ["cpu_avg"] },
-      Scalein: { Enable: true, Threshold: 0.2, Metrics: ["cpu_avg"] },
-    }, "policy.json"),
-    services: new Map([[svc.name, svc]]),
-    analytics: new Map(),
-    constraints: { cpuMin: 0, cpuMax: 0, baseServices: options.baseServices ?? [] },
-    dryRun: options.dryRun ?? false,
-  };
-  const instances = new InstanceManager({
-    runtime,
-    clock,
-    cluster: "c",
-    node: "n1",
-    spec: { hostIp: "127.0.0.1", etcdAddr: "http://127.0.0.1:2379", env: () => undefined },
-  });
-  const monitor = new Monitor({
-    runtime,
-    usage,
-    instances,
-    clock,
-    cluster: "c",
-    node: "n1",
-    settings: () => ({
-      windowMs: state.config.autonomic.window * 1000,
-      warmupMs: state.config.autonomic.warmup * 1000,
-      logReading: false,
-      services: new Set(state.services.keys()),
-    }),
-  });
-  const decisions = new DecisionLog(100);
-  const loop = wireLoop({
-    state: () => state,
-    monitor,
-    instances,
-    cluster: soloCluster("n1"),
-    decisions,
+  const r = loopRig({
+    services: [options.service ?? web()],
+    autonomic: { ScaleInStabilization: 3 },
+    baseServices: options.baseServices,
+    dryRun: options.dryRun,
     telemetry,
-    uuid: "u",
-    clock,
-    prng: seededPrng(7),
   });
-  const running = () => instances.list("web").filter((i) => i.status === "running").length;
-  return {
-    clock,
-    runtime,
-    usage,
-    instances,
-    decisions,
-    errors,
-    state,
-    running,
-    /** Lets `seconds` of fake time pass, sampling usage every second, then ticks once. */
-    async after(seconds: number): Promise<DecisionRecord> {
-      for (let i = 0; i < seconds; i++) {
-        clock.advance(1000);
-        await monitor.sample();
-      }
-      return await loop.tick();
-    },
-  };
+  return { ...r, errors };
 }
 
 Deno.test("loop: load scales out to max, one step per cooldown, never above max", async () => {

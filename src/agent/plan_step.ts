@@ -4,6 +4,12 @@
  * its recommendation log here, between ticks), the shadow strategies plan on the same inputs
  * (planner/shadow.ts), and a fast-path tick keeps only a scale-out.
  *
+ * On a fast-path tick the choice is deterministic: the short window crossed the threshold by the
+ * margin, which is the signal a random strategy (`probdelta`, `probcumulative`) would only act
+ * on with some probability, leaving the cluster to wait a whole loop when its draw says no.
+ * Knative's panic mode does not roll dice either. The cluster coordination (its cooldown and its
+ * one-in-m gate) still holds the node back when peers could act, so N nodes do not all add one.
+ *
  * @module
  */
 
@@ -14,7 +20,7 @@ import { RecommendationLog } from "./planner/anti_flap.ts";
 import { plan } from "./planner/plan.ts";
 import { applySchedules, type ScheduledServices } from "./planner/schedules.ts";
 import { runShadows, type ShadowRecord } from "./planner/shadow.ts";
-import type { Decision, NodeState } from "./planner/types.ts";
+import type { Candidate, Decision, NodeState } from "./planner/types.ts";
 
 /** The documents in force that planning reads (the loop's state). */
 export interface PlanState {
@@ -81,10 +87,7 @@ export class PlanStep {
       prng: input.prng,
       track: track(this.#main),
     });
-    if (input.fast && decision.chosen.name !== "scaleout") {
-      const idle = decision.candidates.find((c) => c.name === "noaction") ?? decision.chosen;
-      decision = { ...decision, chosen: idle };
-    }
+    if (input.fast) decision = fastChoice(decision);
     this.#ticks++;
     const listed = auto.shadowStrategies ?? [];
     const shadows = listed.length === 0 ? [] : runShadows(plannerInput, {
@@ -95,4 +98,22 @@ export class PlanStep {
     });
     return { decision, shadows, schedules: scheduled.inForce, services: scheduled.services };
   }
+}
+
+/**
+ * A fast-path tick's choice: the highest-weight scale-out (first on ties) when one has a
+ * positive weight, whatever the strategy drew; otherwise no action. Never a scale-in or swap.
+ */
+export function fastChoice(decision: Decision): Decision {
+  const outs = decision.candidates.filter((c) => c.name === "scaleout" && c.weight > 0);
+  let best: Candidate | undefined;
+  for (const c of outs) if (!best || c.weight > best.weight) best = c;
+  if (best) {
+    if (best === decision.chosen) return decision;
+    const note =
+      `fast path: the margin was crossed, so the scale-out is taken without ${decision.strategy}'s draw`;
+    return { ...decision, chosen: { ...best, reasons: [...best.reasons, note] } };
+  }
+  const idle = decision.candidates.find((c) => c.name === "noaction") ?? decision.chosen;
+  return idle === decision.chosen ? decision : { ...decision, chosen: idle };
 }

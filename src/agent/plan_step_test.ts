@@ -124,3 +124,25 @@ Deno.test("PlanStep: a fast-path tick never scales in", () => {
     assert.equal(fast.decision.chosen.name, "noaction", strategy);
   }
 });
+
+Deno.test("PlanStep: a fast-path tick takes the scale-out whatever a random strategy draws", () => {
+  const night = MONDAY_10_UTC + 12 * 3600_000;
+  for (const strategy of ["probdelta", "probcumulative"]) {
+    const s = setup({ PlannerStrategy: strategy }, 0.85);
+    let normalIdle = 0;
+    let overridden = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const common = { ...s, now: night, monotonic: 0 };
+      const normal = new PlanStep().run({ ...common, prng: seededPrng(seed) });
+      if (normal.decision.chosen.name === "noaction") normalIdle++;
+      const fast = new PlanStep().run({ ...common, prng: seededPrng(seed), fast: true });
+      assert.equal(fast.decision.chosen.name, "scaleout", `${strategy}, seed ${seed}`);
+      assert.deepEqual(fast.decision.chosen.targets, ["web"]);
+      const note = fast.decision.chosen.reasons.at(-1)!;
+      if (/fast path: the margin was crossed/.test(note)) overridden++;
+      assert.equal(normal.decision.chosen.reasons.some((r) => r.startsWith("fast path")), false);
+    }
+    assert.ok(normalIdle > 0, `${strategy}: a regular tick sometimes draws no action`);
+    assert.ok(overridden > 0, `${strategy}: some fast ticks overrode the draw, and say so`);
+  }
+});

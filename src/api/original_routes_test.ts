@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { MemoryContainerRuntime } from "../adapters/memory/memory_container_runtime.ts";
 import { MemoryKvStore } from "../adapters/memory/memory_kv_store.ts";
-import { wireAgent } from "../app/agent_wiring.ts";
 import { ClusterStore } from "../cluster/cluster_store.ts";
 import {
   parseAgentConfig,
@@ -17,8 +16,8 @@ import {
   parseServiceDescriptor,
 } from "../config/documents.ts";
 import { FakeClock } from "../domain/clock.ts";
-import { seededPrng } from "../domain/random.ts";
 import type { UsageReader } from "../ports/usage_reader.ts";
+import { wireTestAgent } from "../agent/_testing.ts";
 import { createApi } from "./app.ts";
 
 const IMAGE = "gru-test/busybox";
@@ -82,24 +81,7 @@ async function rig(token: () => string | undefined = () => TOKEN) {
     forget: () => {},
     close: () => Promise.resolve(),
   };
-  const agent = wireAgent({
-    identity: {
-      cluster: "c1",
-      name: "n1",
-      uuid: "a".repeat(32),
-      address: "http://127.0.0.1:1",
-      hostIp: "127.0.0.1",
-    },
-    store,
-    runtime,
-    usage,
-    clock,
-    prng: seededPrng(1),
-    ttl: 5,
-    dryRun: false,
-    etcdAddr: "http://127.0.0.1:2379",
-    env: () => undefined,
-  });
+  const agent = wireTestAgent({ cluster: "c1", store, runtime, usage, clock });
   await agent.start();
   await agent.waitRegistered(5000);
   const app = createApi(agent, { token });

@@ -186,6 +186,8 @@ export const fastPathSchema = z.object({
     .gt(0, { error: EXPECTS.positiveSeconds }).default(1),
   checkInterval: z.number({ error: EXPECTS.positiveSeconds })
     .gt(0, { error: EXPECTS.positiveSeconds }).default(0.25),
+  calm: z.number({ error: EXPECTS.seconds }).min(0, { error: EXPECTS.seconds })
+    .default(20),
 }, { error: EXPECTS.object }).optional();
 
 /** The agent's `ShadowStrategies`. */

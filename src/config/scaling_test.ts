@@ -125,13 +125,15 @@ Deno.test("FastPath and ShadowStrategies: defaults when given, errors when wrong
     margin: 0.1,
     window: 1,
     checkInterval: 0.25,
+    calm: 20,
   });
   assert.deepEqual(ok.value?.autonomic.shadowStrategies, ["target", "probdelta"]);
   const bad = checkAgentConfig({
-    Autonomic: { ShadowStrategies: ["hpa-ish"], FastPath: { Window: 0 } },
+    Autonomic: { ShadowStrategies: ["hpa-ish"], FastPath: { Window: 0, Calm: "soon" } },
   }, "config.json").problems.map((p) => `${p.path}: ${p.message}`).join("\n");
   assert.match(bad, /\$\.Autonomic\.ShadowStrategies\[0\]: expected a list of strategy names/);
   assert.match(bad, /\$\.Autonomic\.FastPath\.Window: expected a number of seconds greater than 0/);
+  assert.match(bad, /\$\.Autonomic\.FastPath\.Calm: expected a number of seconds >= 0/);
 });
 
 Deno.test("isCron(), isTimeZone(), parseMaxStep()", () => {

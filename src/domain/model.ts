@@ -154,6 +154,11 @@ export interface FastPathSettings {
   window: number;
   /** Seconds between two looks at the short window. */
   checkInterval: number;
+  /**
+   * Seconds without a crossing a crossing must come out of to act (absent: 20); a crossing
+   * sooner is held, and the regular tick decides.
+   */
+  calm?: number | undefined;
 }
 
 /** A target-tracking goal: keep `metric` (a base metric or an analytic) near `value`. */

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { parseJsonc } from "../../src/config/jsonc.ts";
 import { MemoryKvStore } from "../../src/adapters/memory/memory_kv_store.ts";
 import { ClusterStore } from "../../src/cluster/cluster_store.ts";
 import { wireAgent } from "../../src/app/agent_wiring.ts";
@@ -148,4 +149,17 @@ export function urlLoad(targets: () => string[], options: { workers: number; n: 
 /** `urlLoad` on host ports of 127.0.0.1. */
 export function loadGenerator(ports: () => number[], options: { workers: number; n: number }) {
   return urlLoad(() => ports().map((p) => `http://127.0.0.1:${p}`), options);
+}
+
+/**
+ * One of the demo's documents (`examples/demo/<name>`, JSONC) as written, for benchmarks that
+ * run the demo's own settings.
+ *
+ * @throws {Error} Naming the file, when it does not parse.
+ */
+export function demoDocument(name: string): Record<string, Record<string, unknown>> {
+  const file = new URL(`../../examples/demo/${name}`, import.meta.url);
+  const { value, problems } = parseJsonc(Deno.readTextFileSync(file), file.pathname);
+  if (problems.length > 0) throw new Error(`${file.pathname}: ${JSON.stringify(problems[0])}`);
+  return value as Record<string, Record<string, unknown>>;
 }

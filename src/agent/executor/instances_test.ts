@@ -11,7 +11,8 @@ import { FakeClock } from "../../domain/clock.ts";
 import { ConflictError } from "../../domain/errors.ts";
 import type { ServiceDescriptor } from "../../domain/model.ts";
 import type { ContainerSummary } from "../../ports/container_runtime.ts";
-import { type InstanceBounds, InstanceManager } from "./instances.ts";
+import { testInstances } from "../_testing.ts";
+import type { InstanceBounds } from "./instances.ts";
 
 const IMAGE = "gru-test/busybox";
 
@@ -52,14 +53,7 @@ function service(extra: Record<string, unknown> = {}): ServiceDescriptor {
 async function rig(bounds?: InstanceBounds) {
   const clock = new FakeClock(1_700_000_000_000);
   const runtime = new HeldListRuntime({ clock, images: [IMAGE], ncpu: 4 });
-  const instances = new InstanceManager({
-    runtime,
-    clock,
-    cluster: "c",
-    node: "n1",
-    spec: { hostIp: "127.0.0.1", etcdAddr: "http://127.0.0.1:2379", env: () => undefined },
-    bounds,
-  });
+  const instances = testInstances(runtime, clock, bounds);
   await instances.init();
   const running = () => instances.list("web").filter((i) => i.status === "running").length;
   return { clock, runtime, instances, running };

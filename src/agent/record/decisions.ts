@@ -84,6 +84,11 @@ export interface DecisionRecord {
    * margin between two ticks (then only scale-out is planned), with what crossed.
    */
   trigger?: { kind: "fast-path"; why: string } | undefined;
+  /**
+   * Fast-path crossings since the previous record that did not run a fast tick because the
+   * service had crossed too recently (not out of `FastPath.Calm`): the regular tick decided.
+   */
+  fastPathHeld?: string[] | undefined;
 }
 
 /** One instance's figures at a tick; unknown stays undefined. */

@@ -267,7 +267,11 @@ export function markersOf(
         kind,
         policy: chosen.policy,
         outcome,
-        reasons: cut([...chosen.reasons, record.why], maxReasons),
+        reasons: cut([
+          ...(record.trigger ? [`fast path: ${record.trigger.why}`] : []),
+          ...chosen.reasons,
+          record.why,
+        ], maxReasons),
       });
     }
   }

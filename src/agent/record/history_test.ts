@@ -133,6 +133,17 @@ Deno.test("markersOf: scaling policies by outcome, upkeep actions, nothing for n
   }));
   assert.deepEqual(upkeep.map((m) => [m.service, m.kind, m.policy]), [["db", "failed", "upkeep"]]);
   assert.deepEqual(upkeep[0]!.reasons, ["start: base service", "no room"]);
+  const fast = markersOf(record(1, {}, {
+    chosen: { policy: "scaleout", targets: ["web"], weight: 0.8, reasons: ["cpu_avg 1 > 0.75"] },
+    outcome: "executed",
+    why: "started",
+    trigger: { kind: "fast-path", why: "web cpu_avg 1 over 0.85 in the last 0.4 s" },
+  }));
+  assert.deepEqual(fast[0]!.reasons, [
+    "fast path: web cpu_avg 1 over 0.85 in the last 0.4 s",
+    "cpu_avg 1 > 0.75",
+    "started",
+  ]);
 });
 
 Deno.test("ServiceHistory tells the sink off, ok and down from its reports", () => {

@@ -46,6 +46,7 @@ export interface TickResult {
   shadows?: DecisionRecord["shadows"];
   schedules?: DecisionRecord["schedules"];
   trigger?: DecisionRecord["trigger"];
+  fastPathHeld?: DecisionRecord["fastPathHeld"];
 }
 
 /** What the per-instance figures read of a monitor snapshot's instance. */
@@ -139,6 +140,7 @@ export function buildRecord(seq: number, t: TickResult): DecisionRecord {
     ...(t.shadows?.length ? { shadows: t.shadows } : {}),
     ...(t.schedules && Object.keys(t.schedules).length ? { schedules: t.schedules } : {}),
     ...(t.trigger ? { trigger: t.trigger } : {}),
+    ...(t.fastPathHeld?.length ? { fastPathHeld: t.fastPathHeld } : {}),
   };
 }
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { Command } from "@commander-js/extra-typings";
 import { configCommand } from "./config.ts";
 import { type CliDeps, ExitError, memoryOutput } from "../context.ts";
 import { ClusterStore } from "../../cluster/cluster_store.ts";
 import { MemoryKvStore } from "../../adapters/memory/memory_kv_store.ts";
 import type { KvStore } from "../../ports/kv_store.ts";
 import { loadConfigDir, writeConfigDir } from "../../adapters/fs/config_dir.ts";
+import { cliDeps, runCommand, sharedStore } from "./_testing.ts";
 
 const ROOT = `${import.meta.dirname}/../../..`;
 const FIXTURES = `${ROOT}/tests/fixtures/config`;
@@ -19,10 +19,6 @@ interface Harness {
   closed: number;
 }
 
-function notUsed(): never {
-  throw new Error("Not used by gru config");
-}
-
 /** Deps whose store is `kv` (shared across commands; `close` is only counted). */
 function harness(kv?: KvStore): Harness {
   const out = memoryOutput();
@@ -30,44 +26,21 @@ function harness(kv?: KvStore): Harness {
     out,
     opened: 0,
     closed: 0,
-    deps: {
-      output: out,
-      env: () => undefined,
+    deps: cliDeps("gru config", out, {
       openStore: () => {
         if (!kv) throw new Error("The store must not be opened");
         h.opened++;
-        const shared: KvStore = {
-          get: (k) => kv.get(k),
-          getPrefix: (p) => kv.getPrefix(p),
-          put: (k, v, o) => kv.put(k, v, o),
-          delete: (k) => kv.delete(k),
-          deletePrefix: (p) => kv.deletePrefix(p),
-          txn: (c, o) => kv.txn(c, o),
-          grantLease: (t) => kv.grantLease(t),
-          watchPrefix: (p, f) => kv.watchPrefix(p, f),
-          close: () => {
-            h.closed++;
-            return Promise.resolve();
-          },
-        };
-        return Promise.resolve(new ClusterStore(shared));
+        return Promise.resolve(sharedStore(kv, () => h.closed++));
       },
-      configureLogging: () => Promise.resolve(),
-      runAgent: notUsed,
-      tls: notUsed,
-      readIdentity: notUsed,
-      writeIdentity: notUsed,
-      detectHostIp: notUsed,
       loadConfigDir,
       writeConfigDir,
-    },
+    }),
   };
   return h;
 }
 
 async function run(h: Harness, ...args: string[]): Promise<void> {
-  const program = new Command("gru").exitOverride().addCommand(configCommand(h.deps));
-  await program.parseAsync(["config", ...args], { from: "user" });
+  await runCommand(configCommand(h.deps), ["config", ...args]);
 }
 
 async function exitCode(promise: Promise<void>): Promise<number> {

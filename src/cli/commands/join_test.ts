@@ -10,11 +10,7 @@ import {
 } from "../context.ts";
 import { ClusterStore } from "../../cluster/cluster_store.ts";
 import { MemoryKvStore } from "../../adapters/memory/memory_kv_store.ts";
-import type { KvStore } from "../../ports/kv_store.ts";
-
-function notUsed(): never {
-  throw new Error("Not used here");
-}
+import { cliDeps, sharedStore } from "./_testing.ts";
 
 interface Fake {
   deps: CliDeps;
@@ -42,32 +38,17 @@ async function fake(options: { writeFails?: boolean } = {}): Promise<Fake> {
     handed: [],
     written: new Map(),
     kv,
-    deps: {
-      output: out,
-      env: () => undefined,
+    deps: cliDeps("the join tests", out, {
       openStore: (o) => {
         f.opened.push(o);
         // `close` of the command's store must not close the shared one.
-        const shared: KvStore = {
-          get: (k) => kv.get(k),
-          getPrefix: (p) => kv.getPrefix(p),
-          put: (k, v, o) => kv.put(k, v, o),
-          delete: (k) => kv.delete(k),
-          deletePrefix: (p) => kv.deletePrefix(p),
-          txn: (c, o) => kv.txn(c, o),
-          grantLease: (t) => kv.grantLease(t),
-          watchPrefix: (p, w) => kv.watchPrefix(p, w),
-          close: () => Promise.resolve(),
-        };
-        return Promise.resolve(new ClusterStore(shared));
+        return Promise.resolve(sharedStore(kv));
       },
-      configureLogging: () => Promise.resolve(),
       runAgent: (o, store) => {
         f.agents.push(o);
         f.handed.push(store);
         return Promise.resolve(0);
       },
-      tls: notUsed,
       readIdentity: (path) => Promise.resolve(f.written.get(path)),
       writeIdentity: (path, identity) => {
         if (options.writeFails) return Promise.reject(new Error("read-only file system"));
@@ -75,9 +56,7 @@ async function fake(options: { writeFails?: boolean } = {}): Promise<Fake> {
         return Promise.resolve();
       },
       detectHostIp: () => "10.0.0.5",
-      loadConfigDir: notUsed,
-      writeConfigDir: notUsed,
-    },
+    }),
   };
   return f;
 }

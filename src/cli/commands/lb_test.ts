@@ -4,52 +4,27 @@
  */
 
 import assert from "node:assert/strict";
-import { Command } from "@commander-js/extra-typings";
 import { lbCommand } from "./lb.ts";
-import { type CliDeps, ExitError, memoryOutput } from "../context.ts";
+import { memoryOutput } from "../context.ts";
 import { MemoryKvStore } from "../../adapters/memory/memory_kv_store.ts";
 import { ClusterStore } from "../../cluster/cluster_store.ts";
 import { FakeHaproxy } from "../../lb/_testing.ts";
-
-function notUsed(): never {
-  throw new Error("Not used by gru lb");
-}
+import { cliDeps, failure, notUsed, runCommand } from "./_testing.ts";
 
 function harness(store?: ClusterStore) {
   const out = memoryOutput();
   let opened = 0;
-  const deps: CliDeps = {
-    output: out,
-    env: () => undefined,
+  const deps = cliDeps("gru lb", out, {
     openStore: () => {
       opened++;
-      return store ? Promise.resolve(store) : notUsed();
+      return store ? Promise.resolve(store) : notUsed("gru lb")();
     },
-    configureLogging: () => Promise.resolve(),
-    runAgent: notUsed,
-    tls: notUsed,
-    readIdentity: notUsed,
-    writeIdentity: notUsed,
-    detectHostIp: notUsed,
-    loadConfigDir: notUsed,
-    writeConfigDir: notUsed,
-  };
+  });
   const run = async (...args: string[]) => {
-    const program = new Command("gru").exitOverride().addCommand(lbCommand(deps));
-    for (const c of program.commands) c.exitOverride();
-    await program.parseAsync(["lb", "haproxy", ...args], { from: "user" });
+    // The lb command's own exits throw too.
+    await runCommand(lbCommand(deps).exitOverride(), ["lb", "haproxy", ...args]);
   };
   return { out, run, opened: () => opened };
-}
-
-async function failure(promise: Promise<void>): Promise<ExitError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ExitError) return err;
-    throw err;
-  }
-  throw new Error("expected the command to fail");
 }
 
 Deno.test("gru lb haproxy: bad flags are usage errors naming the flag; nothing is opened", async () => {

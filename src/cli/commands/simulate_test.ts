@@ -1,42 +1,15 @@
 import assert from "node:assert/strict";
-import { Command } from "@commander-js/extra-typings";
 import { simulateCommand } from "./simulate.ts";
-import { type CliDeps, ExitError, memoryOutput } from "../context.ts";
-
-function notUsed(): never {
-  throw new Error("Not used by gru simulate");
-}
+import { memoryOutput } from "../context.ts";
+import { cliDeps, failure, runCommand } from "./_testing.ts";
 
 function harness() {
   const out = memoryOutput();
-  const deps: CliDeps = {
-    output: out,
-    env: () => undefined,
-    openStore: notUsed,
-    configureLogging: () => Promise.resolve(),
-    runAgent: notUsed,
-    tls: notUsed,
-    readIdentity: notUsed,
-    writeIdentity: notUsed,
-    detectHostIp: notUsed,
-    loadConfigDir: notUsed,
-    writeConfigDir: notUsed,
-  };
+  const deps = cliDeps("gru simulate", out);
   const run = async (...args: string[]) => {
-    const program = new Command("gru").exitOverride().addCommand(simulateCommand(deps));
-    await program.parseAsync(["simulate", ...args], { from: "user" });
+    await runCommand(simulateCommand(deps), ["simulate", ...args]);
   };
   return { out, run };
-}
-
-async function failure(promise: Promise<void>): Promise<ExitError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ExitError) return err;
-    throw err;
-  }
-  throw new Error("expected the command to fail");
 }
 
 const EXAMPLE = `${import.meta.dirname}/../../../examples/simulate/burst.csv`;

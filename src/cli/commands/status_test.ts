@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { buildCli } from "../mod.ts";
-import { type CliDeps, memoryOutput } from "../context.ts";
+import { memoryOutput } from "../context.ts";
 import { makeFixture } from "../repl/_testing.ts";
-import { ClusterStore } from "../../cluster/cluster_store.ts";
-import type { KvStore } from "../../ports/kv_store.ts";
+import { cliDeps, sharedStore } from "./_testing.ts";
 import { CLEAR_SCREEN, HIDE_CURSOR, SHOW_CURSOR, watchStatus } from "./status.ts";
 
 Deno.test("watchStatus redraws until aborted, then shows the cursor again", async () => {
@@ -53,38 +52,14 @@ Deno.test("gru status --json over the embedded store (agents unreachable)", asyn
   const output = memoryOutput();
   let opened = 0;
   let closed = 0;
-  const notUsed = () => Promise.reject(new Error("not used"));
-  const deps: CliDeps = {
-    output,
+  const deps = cliDeps("gru status", output, {
     openStore: () => {
       opened++;
-      const kv = fixture.store.kv;
-      const shared: KvStore = {
-        get: (k) => kv.get(k),
-        getPrefix: (p) => kv.getPrefix(p),
-        put: (k, v, o) => kv.put(k, v, o),
-        delete: (k) => kv.delete(k),
-        deletePrefix: (p) => kv.deletePrefix(p),
-        txn: (c, o) => kv.txn(c, o),
-        grantLease: (t) => kv.grantLease(t),
-        watchPrefix: (p, f) => kv.watchPrefix(p, f),
-        close: () => {
-          closed++;
-          return Promise.resolve();
-        },
-      };
-      return Promise.resolve(new ClusterStore(shared));
+      return Promise.resolve(sharedStore(fixture.store.kv, () => closed++));
     },
-    env: () => undefined,
-    configureLogging: () => Promise.resolve(),
-    runAgent: notUsed,
-    tls: notUsed,
     readIdentity: () => Promise.resolve(undefined),
-    writeIdentity: notUsed,
     detectHostIp: () => undefined,
-    loadConfigDir: notUsed,
-    writeConfigDir: notUsed,
-  };
+  });
   try {
     // Two clusters and no identity: the cluster must be named.
     await assert.rejects(

@@ -12,7 +12,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
 /** Least time between two collections. */
-export const COLLECT_EVERY_MS = 2000;
+export const COLLECT_EVERY_MS = 500;
 
 let collect: (() => void) | null | undefined;
 

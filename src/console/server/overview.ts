@@ -90,8 +90,8 @@ export function newOverviewMemo(): OverviewMemo {
   return { feed: new Map(), influx: new Map() };
 }
 
-/** The fields of an agent's decision record the overview reads. */
-interface RawDecision {
+/** The fields of an agent's decision record the overview reads (any may be missing). */
+export interface RawDecision {
   seq?: number;
   time?: number;
   node?: string;
@@ -100,6 +100,8 @@ interface RawDecision {
   outcome?: string;
   why?: string;
   actions?: { service: string; action: string; ok: boolean; why?: string; error?: string }[];
+  trigger?: { kind?: string; why?: string };
+  fastPathHeld?: string[];
 }
 
 interface Recorded {
@@ -107,12 +109,22 @@ interface Recorded {
   decisions?: RawDecision[];
 }
 
-function summarise(node: string, d: RawDecision): OverviewDecision {
+/**
+ * One decision record as the overview lists it: the fast-path trigger first when there is one,
+ * the chosen plan's reasons, the outcome's why, crossings the fast path held, failed actions.
+ *
+ * @param node The node that recorded it.
+ * @param d The record as the agent served it (any field may be missing).
+ * @returns The overview's entry.
+ */
+export function summariseDecision(node: string, d: RawDecision): OverviewDecision {
   const outcome = d.outcome ?? "none";
   const actions = d.actions ?? [];
   const reasons = [
+    ...(d.trigger?.why ? [`fast path: ${d.trigger.why}`] : []),
     ...(d.chosen?.reasons ?? []),
     ...(d.why ? [d.why] : []),
+    ...(d.fastPathHeld ?? []).map((held) => `fast path: ${held}`),
     ...actions.flatMap((a) =>
       a.ok ? [] : [`${a.action} ${a.service} failed: ${a.error ?? "unknown error"}`]
     ),
@@ -236,10 +248,10 @@ export async function buildOverview(
       },
     });
     for (const d of raw.filter(eventful)) {
-      feed.set(`${n.name}#${d.seq}#${d.time}`, summarise(n.name, d));
+      feed.set(`${n.name}#${d.seq}#${d.time}`, summariseDecision(n.name, d));
     }
     // The newest decision says why nothing happens now, when nothing does.
-    if (raw[0] && !eventful(raw[0])) decisions.push(summarise(n.name, raw[0]));
+    if (raw[0] && !eventful(raw[0])) decisions.push(summariseDecision(n.name, raw[0]));
   }
   const kept = [...feed].sort(([, a], [, b]) => b.time - a.time).slice(0, OVERVIEW_MAX_DECISIONS);
   feed.clear();

@@ -71,6 +71,17 @@ export function apiRoutes(deps: ConsoleDeps, access: ClusterAccess): Hono<Consol
     );
   }
 
+  // Overviews and histories are built one at a time: a page with six charts asks for six
+  // histories at once while the overview is due, and builds side by side hold every node's
+  // answers for all of them together (the console's RSS peaked there, BENCHMARKS.md section 6);
+  // one after the other, each build's garbage can go before the next one starts.
+  let building: Promise<unknown> = Promise.resolve();
+  function oneAtATime<T>(build: () => Promise<T>): Promise<T> {
+    const turn = building.then(build, build);
+    building = turn.catch(() => {}).finally(collect);
+    return turn;
+  }
+
   const intervals = new Map<string, { at: number; ms: Promise<number> }>();
   function loopInterval(cluster: string): Promise<number> {
     const hit = intervals.get(cluster);
@@ -94,7 +105,8 @@ export function apiRoutes(deps: ConsoleDeps, access: ClusterAccess): Hono<Consol
       if (memos.size > 100) memos.clear();
       memos.set(cluster, memo = newOverviewMemo());
     }
-    const value = overviewOrError(deps, cluster, memo).finally(collect);
+    const built = memo;
+    const value = oneAtATime(() => overviewOrError(deps, cluster, built));
     if (overviews.size > 100) overviews.clear();
     overviews.set(cluster, { at: now(), value });
     return value;
@@ -131,6 +143,7 @@ export function apiRoutes(deps: ConsoleDeps, access: ClusterAccess): Hono<Consol
 
   // One merged history per cluster, service and span while it is fresh, shared by every caller.
   const histories = new Map<string, { at: number; ttl: number; value: Promise<unknown> }>();
+
   async function mergedHistory(cluster: string, service: string, minutes: number) {
     const key = `${cluster}\n${service}\n${minutes}`;
     const hit = histories.get(key);
@@ -142,7 +155,7 @@ export function apiRoutes(deps: ConsoleDeps, access: ClusterAccess): Hono<Consol
     ]);
     // At most MAX_POINTS samples per node: a chart is a few hundred pixels wide.
     const step = Math.max(intervalMs, Math.ceil(minutes * 60 / MAX_POINTS) * 1000);
-    const value = (async () => {
+    const value = oneAtATime(async () => {
       const run = await clusterAgents(deps, cluster);
       const path = `/history?service=${
         encodeURIComponent(service)
@@ -164,10 +177,9 @@ export function apiRoutes(deps: ConsoleDeps, access: ClusterAccess): Hono<Consol
         to,
         policy,
       });
-    })();
+    });
     value.catch(() => histories.delete(key));
     if (histories.size > 200) histories.clear();
-    value.finally(collect).catch(() => {});
     histories.set(key, { at: now(), ttl: Math.max(2000, step), value });
     return value;
   }
