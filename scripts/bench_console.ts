@@ -4,7 +4,10 @@
  * Environment: BENCH_LOOP (cluster loop interval, s; default 1), BENCH_VIEWERS (SSE clients;
  * default 3), BENCH_CHARTS (services whose 60-min history is fetched every 5 s; default 6),
  * BENCH_V8_FLAGS=a,b (start the console with `--v8-flags=a,b`), BENCH_MODE
- * (both | sse | history | session | none; default both), BENCH_MALLOC (MALLOC_ARENA_MAX).
+ * (both | sse | history | session | none; default both), BENCH_MALLOC (MALLOC_ARENA_MAX),
+ * BENCH_SERIES=1 (also print every 1 s RSS sample), BENCH_AGENTS=real (10 real `gru agent`
+ * processes on the host's engine instead of the stubs: each service kept at one instance
+ * somewhere, `sleep` in gru-test/busybox; their containers carry the run's label and are removed).
  *
  * - etcd (real, 127.0.0.1:2379): a cluster with 6 services and 1 s loop interval; 10 node
  *   records registered on a lease, each pointing at its own port.
@@ -27,7 +30,10 @@
 
 import { EtcdKvStore } from "../src/adapters/etcd/etcd_kv_store.ts";
 import { ClusterStore } from "../src/cluster/cluster_store.ts";
-import { GruProcess } from "../tests/helpers/gru_process.ts";
+import { GruProcess, loopbackAgent } from "../tests/helpers/gru_process.ts";
+import { waitFor } from "../tests/helpers/agent.ts";
+import { removeRunContainers } from "../tests/helpers/docker.ts";
+import { testRunId } from "../tests/helpers/env.ts";
 import { freePort } from "../tests/helpers/net.ts";
 import { parseAgentConfig, parseServiceDescriptor } from "../src/config/documents.ts";
 
@@ -36,6 +42,9 @@ const seconds = Number(Deno.args[0] ?? 60);
 const NODES = 10;
 const SERVICES = ["web", "api", "worker", "cache", "db", "idle"];
 const cluster = `bench-console-${Date.now().toString(36)}`;
+/** `BENCH_AGENTS=real`: 10 real `gru agent` processes instead of the stubs. */
+const REAL = Deno.env.get("BENCH_AGENTS") === "real";
+const run = testRunId();
 const now = Date.now();
 
 function history(service: string) {
@@ -230,14 +239,42 @@ await store.importDocs(cluster, {
       name: s,
       image: "gru-test/busybox",
       analytics: [],
-      configuration: { env: { SECRET: "x" } },
+      // Real agents keep one instance of each service somewhere in the cluster.
+      ...(REAL ? { minInstances: 1, maxInstances: 3 } : {}),
+      configuration: { env: { SECRET: "x" }, ...(REAL ? { cmd: ["sleep", "3600"] } : {}) },
     }, "bench")
   ),
 });
 const lease = await kv.grantLease(60);
 const ports = Array.from({ length: NODES }, () => freePort());
-const servers = ports.map((p, i) => stub(`node${i + 1}`, p));
-for (const [i, port] of ports.entries()) {
+const servers = REAL ? [] : ports.map((p, i) => stub(`node${i + 1}`, p));
+// Real agents: `gru agent` processes on the host's engine, each registering itself.
+const stateDir = REAL ? await Deno.makeTempDir({ prefix: "bench-console-" }) : "";
+const agents = REAL
+  ? ports.map((port, i) =>
+    loopbackAgent({
+      cluster,
+      name: `node${i + 1}`,
+      port,
+      stateDir,
+      run,
+      ttl: 5,
+      env: { ETCD_ADDR: "http://127.0.0.1:2379" },
+      extraArgs: ["--active"],
+    })
+  )
+  : [];
+if (REAL) {
+  const healthy = (port: number) =>
+    fetch(`http://127.0.0.1:${port}/gru/v1/health`)
+      .then(async (r) => (await r.json()).registered === true, () => false);
+  await waitFor(
+    async () => (await Promise.all(ports.map(healthy))).every(Boolean),
+    120_000,
+    () => agents.map((a) => a.log.slice(-300)).join("\n---\n"),
+  );
+}
+for (const [i, port] of (REAL ? [] : ports).entries()) {
   const name = `node${i + 1}`;
   await store.registerNode(cluster, {
     config: {
@@ -356,11 +393,19 @@ try {
     overviewEvents: overviews,
     historyAnswers: histories,
     cpuPercentOfCore: (cpu / seconds * 100).toFixed(1),
+    ...(Deno.env.get("BENCH_SERIES")
+      ? { seriesMb: samples.map((kb) => Math.round(kb / 1024)) }
+      : {}),
   }));
 } finally {
   await consoleProc.stop("SIGTERM");
   console.error(`console exit: ${JSON.stringify(await consoleProc.child.status)}`);
   for (const s of servers) await s.shutdown();
+  await Promise.all(agents.map((a) => a.stop("SIGTERM")));
+  if (REAL) {
+    await removeRunContainers(run);
+    await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+  }
   await lease.revoke();
   await kv.deletePrefix(`/gru/${cluster}/`);
   await kv.close();
