@@ -12,6 +12,7 @@ import type { ContainerSummary } from "../ports/container_runtime.ts";
 import type { UsageReader } from "../ports/usage_reader.ts";
 import type { Agent } from "./agent.ts";
 import { wireTestAgent } from "./_testing.ts";
+import { RESYNC_MS } from "./monitor/monitor.ts";
 
 /** An engine whose listings can be made to hang until it is fast again. */
 class SlowableRuntime extends MemoryContainerRuntime {
@@ -100,6 +101,8 @@ Deno.test("stop agent then start agent during a slow tick: the loop runs and hea
   const r = await rig();
   try {
     r.runtime.slow();
+    // The engine's events keep the listing fresh: let it age, so the next tick lists (and hangs).
+    r.clock.advance(RESYNC_MS);
     await command(r.agent, "start");
     await until(() => r.runtime.waiting > 0, "a tick stuck on the engine");
     const stopping = command(r.agent, "stop");
@@ -128,6 +131,8 @@ Deno.test("flapping start/stop requests: the last one wins and the record tells 
   const r = await rig();
   try {
     r.runtime.slow();
+    // The engine's events keep the listing fresh: let it age, so the next tick lists (and hangs).
+    r.clock.advance(RESYNC_MS);
     await command(r.agent, "start");
     await until(() => r.runtime.waiting > 0, "a tick stuck on the engine");
     const all = [

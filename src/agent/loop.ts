@@ -64,6 +64,8 @@ export interface LoopState {
 export interface LoopMonitor {
   /** Lists the containers again (in case an event was missed). */
   refresh(): Promise<void>;
+  /** Lists again only when the view may be stale (monitor.ts `resync`); optional. */
+  resync?(): Promise<void>;
   /** The current view; `windowMs` replaces the usage window (fast path). */
   snapshot(options?: { windowMs?: number }): MonitorSnapshot;
   /** Takes a usage sample now (the fast path samples at its own pace); optional. */
@@ -234,7 +236,8 @@ export class AutonomicLoop {
 
   /** The monitor's snapshot after a fresh listing; a failed listing is counted, not fatal. */
   async #monitor(windowMs?: number): Promise<MonitorSnapshot> {
-    await this.#options.monitor.refresh().catch((err) => {
+    const monitor = this.#options.monitor;
+    await (monitor.resync ? monitor.resync() : monitor.refresh()).catch((err) => {
       this.#options.telemetry.dependencyError("docker");
       log.warn("Cannot list containers: {error}", { error: errorMessage(err) });
     });
