@@ -95,10 +95,19 @@ interface Series {
  */
 export const RESYNC_MS = 10_000;
 
+/**
+ * How long after an event the engine's listing may still show the container's old state (a
+ * listing right after `die` can still say running): a listing begun sooner than this after the
+ * last event does not count as fresh.
+ */
+export const SETTLE_MS = 1_000;
+
 export class Monitor {
   #options: MonitorOptions;
-  /** Monotonic ms of the last listing that succeeded. */
+  /** Monotonic ms at which the last listing that succeeded began. */
   #listedAt: number | undefined;
+  /** Monotonic ms of the last event. */
+  #eventAt: number | undefined;
   #series = new Map<string, Series>();
   #user: UserMetrics;
   #followers = new Map<string, AbortController>();
@@ -161,8 +170,9 @@ export class Monitor {
       try {
         do {
           this.#refreshAgain = false;
+          const began = this.#options.clock.monotonic();
           await this.#options.instances.refresh();
-          this.#listedAt = this.#options.clock.monotonic();
+          this.#listedAt = began;
           this.#syncFollowers();
         } while (this.#refreshAgain);
         this.#options.onChange?.();
@@ -174,12 +184,15 @@ export class Monitor {
   }
 
   /**
-   * Lists again unless the event stream is connected and the last listing is younger than
-   * {@link RESYNC_MS} (the loop calls this every tick).
+   * Lists again unless the event stream is connected, the last listing is younger than
+   * {@link RESYNC_MS}, and it began at least {@link SETTLE_MS} after the last event (the loop
+   * calls this every tick).
    */
   resync(): Promise<void> {
     const at = this.#listedAt;
-    const fresh = at !== undefined && this.#options.clock.monotonic() - at < RESYNC_MS;
+    const event = this.#eventAt;
+    const fresh = at !== undefined && this.#options.clock.monotonic() - at < RESYNC_MS &&
+      (event === undefined || at - event >= SETTLE_MS);
     return this.#eventsConnected && fresh && !this.#refreshing ? Promise.resolve() : this.refresh();
   }
 
@@ -271,6 +284,7 @@ export class Monitor {
               e.action,
             )
           ) {
+            this.#eventAt = this.#options.clock.monotonic();
             this.refresh().catch((err) =>
               log.warn("Resync failed: {error}", { error: errorMessage(err) })
             );

@@ -3,7 +3,7 @@ import { FakeClock } from "../../domain/clock.ts";
 import type { ContainerRuntime } from "../../ports/container_runtime.ts";
 import type { UsageReader } from "../../ports/usage_reader.ts";
 import type { InstanceManager } from "../executor/instances.ts";
-import { Monitor, type MonitorOptions, RESYNC_MS } from "./monitor.ts";
+import { Monitor, type MonitorOptions, RESYNC_MS, SETTLE_MS } from "./monitor.ts";
 
 /** A monitor over no containers; `options` replace its parts. */
 function monitor(options: Partial<MonitorOptions> = {}) {
@@ -37,7 +37,7 @@ Deno.test("Monitor.pushUserMetric() applies the bounds of its options", () => {
   assert.equal(m.userMetricStats().refusedOverLimit, 1);
 });
 
-Deno.test("Monitor.resync() lists only when the event stream is down or the listing is old", async () => {
+Deno.test("Monitor.resync() lists only when the stream is down, the listing old or begun right after an event", async () => {
   let listings = 0;
   let emit: ((action: string) => void) | undefined;
   let endStream: ((err: Error) => void) | undefined;
@@ -68,11 +68,18 @@ Deno.test("Monitor.resync() lists only when the event stream is down or the list
     emit!("die");
     await settle();
     assert.equal(listings, 2, "an event lists at once");
+    await m.resync();
+    assert.equal(listings, 3, "a listing begun right after an event may be stale: the tick lists");
+    clock.advance(SETTLE_MS);
+    await m.resync();
+    assert.equal(listings, 4, "still, until one begins SETTLE_MS after the event");
+    await m.resync();
+    assert.equal(listings, 4, "then it is kept");
     clock.advance(RESYNC_MS);
     await m.resync();
-    assert.equal(listings, 3, "after RESYNC_MS the tick lists again");
+    assert.equal(listings, 5, "after RESYNC_MS the tick lists again");
     await m.resync();
-    assert.equal(listings, 3);
+    assert.equal(listings, 5);
     endStream!(new Error("engine restarted"));
     await settle();
     assert.equal(m.snapshot().eventsConnected, false);
