@@ -26,7 +26,7 @@ import {
   parseServiceDescriptor,
 } from "../src/config/documents.ts";
 import { LABEL_SERVICE, LABEL_TEST_RUN } from "../src/domain/model.ts";
-import { seededPrng } from "../src/domain/random.ts";
+import { runOpenLoop } from "./paper_load.ts";
 import { demoDocument, startTestAgent, waitFor } from "../tests/helpers/agent.ts";
 import { removeRunContainers, testRuntime } from "../tests/helpers/docker.ts";
 
@@ -117,28 +117,25 @@ async function arm(fast: boolean, perRequest: number, calm?: number): Promise<Ar
   await waitFor(async () => (await ports()).length === 1, 120_000, () => "1 instance");
   await sleep(6000); // a quiet window before the load
   const rate = LEVEL / perRequest; // requests per second for LEVEL of one core
-  const prng = seededPrng(SEED);
   const start = Date.now();
-  let requests = 0;
   let maxInstances = 1;
-  const inflight = new Set<Promise<unknown>>();
   let targets = await ports();
   const refresh = setInterval(async () => {
     targets = await ports().catch(() => targets);
     maxInstances = Math.max(maxInstances, targets.length);
   }, 500);
-  let next = start;
-  while (Date.now() - start < SECONDS * 1000) {
-    next += -Math.log(1 - prng()) / rate * 1000;
-    await sleep(Math.max(0, next - Date.now()));
-    if (targets.length === 0) continue;
-    const p = request(targets[requests % targets.length]!).catch(() => 0);
-    inflight.add(p);
-    p.finally(() => inflight.delete(p));
-    requests++;
-  }
+  let turn = 0;
+  // The paper experiment's open-loop Poisson sender, at a constant rate, round-robin.
+  const sent = await runOpenLoop({
+    url: () => `http://127.0.0.1:${targets[turn++ % targets.length]}/cgi-bin/work?n=${WORK}`,
+    durationS: SECONDS,
+    rateFrom: rate,
+    rateTo: rate,
+    seed: SEED,
+    timeoutMs: 20_000,
+  });
+  const requests = sent.length;
   clearInterval(refresh);
-  await Promise.all(inflight);
   // A scale-in that follows within the settle time still belongs to this arm.
   await waitFor(async () => (await ports()).length === 1, 60_000, () => "back to 1 instance");
   const ds = t.agent.decisionsList().filter((d) => d.time >= start && d.time <= Date.now());

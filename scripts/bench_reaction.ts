@@ -144,7 +144,7 @@ try {
     }
     // The fast path acts only on a surge out of calm (`FastPath.Calm`): the previous trial's
     // load must be that long gone.
-    const calmMs = (fastPathSettings(configWith(fast).autonomic).calm ?? 20) * 1000;
+    const calmMs = fastPathSettings(configWith(fast).autonomic).calm * 1000;
     await sleep(Math.max(0, lastStop + calmMs + 500 - Date.now()));
     // A random phase against the 1 s loop: load does not start just after a tick every time.
     await sleep(1000 + Math.random() * 1000);

@@ -14,6 +14,8 @@
 
 // deno-lint-ignore-file no-console -- a script that prints figures
 
+import { seededPrng } from "../src/domain/random.ts";
+
 /** One request of the schedule and what became of it. */
 export interface LoadRecord {
   /** Scheduled send time, seconds from the start of the load. */
@@ -30,7 +32,8 @@ export interface LoadRecord {
 
 /** The load's shape. */
 export interface OpenLoopOptions {
-  url: string;
+  /** Where to send, or a function asked for each request (e.g. round-robin over instances). */
+  url: string | (() => string);
   durationS: number;
   rateFrom: number;
   rateTo: number;
@@ -40,18 +43,6 @@ export interface OpenLoopOptions {
   seed?: number;
   /** Stops sending (requests in flight still finish). */
   signal?: AbortSignal;
-}
-
-/** mulberry32: a small seeded PRNG in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The scheduled rate at `t` seconds, requests per second. */
@@ -65,7 +56,7 @@ export function rateAt(o: Pick<OpenLoopOptions, "durationS" | "rateFrom" | "rate
  * thinning a process at the highest rate.
  */
 export function schedule(o: OpenLoopOptions): number[] {
-  const rand = prng(o.seed ?? 1);
+  const rand = seededPrng(o.seed ?? 1);
   const top = Math.max(o.rateFrom, o.rateTo);
   if (!(top > 0) || !(o.durationS > 0)) return [];
   const out: number[] = [];
@@ -103,7 +94,8 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadRecord[]> {
     const wait = start + at * 1000 - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const lagMs = Math.max(0, performance.now() - (start + at * 1000));
-    pending.push(one(o.url, timeoutMs).then((r) => ({ at, lagMs, ...r })));
+    const url = typeof o.url === "string" ? o.url : o.url();
+    pending.push(one(url, timeoutMs).then((r) => ({ at, lagMs, ...r })));
   }
   return await Promise.all(pending);
 }

@@ -343,12 +343,12 @@ export class AutonomicLoop {
         const { trigger, held } = this.#calm.observe(
           crossings,
           clock.monotonic(),
-          (fp.calm ?? 20) * 1000,
+          (fp.calm) * 1000,
         );
         // The next record names each held service once (its first held look).
         for (const h of held) {
           if (this.#held.some((line) => line.startsWith(`${h.crossing.service} `))) continue;
-          if (this.#held.length < 10) this.#held.push(heldText(h, fp.window, fp.calm ?? 20));
+          if (this.#held.length < 10) this.#held.push(heldText(h, fp.window, fp.calm));
         }
         if (trigger) return trigger;
       } catch (err) {

@@ -155,10 +155,10 @@ export interface FastPathSettings {
   /** Seconds between two looks at the short window. */
   checkInterval: number;
   /**
-   * Seconds without a crossing a crossing must come out of to act (absent: 20); a crossing
-   * sooner is held, and the regular tick decides.
+   * Seconds without a crossing a crossing must come out of to act; a crossing sooner is held,
+   * and the regular tick decides.
    */
-  calm?: number | undefined;
+  calm: number;
 }
 
 /** A target-tracking goal: keep `metric` (a base metric or an analytic) near `value`. */
